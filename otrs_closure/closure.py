@@ -1,0 +1,543 @@
+"""The closure workflow, in the manual's order:
+resolve → read → assess (what the ticket already shows) → step 1 (State + note + format
+files, one TicketUpdate) → step 2 (Owner + "Se modifica propietario" note, one
+TicketUpdate) → verify (one TicketGet) → receipt.
+
+Idempotency comes from the assessment: a step is skipped when the ticket already
+shows it. A closure recognises its own note by the reference line (closure id) in
+the body, or by the whole body after the normalisation Znuny applies; its files by
+(filename, size) on its own articles; its owner note as a "Se modifica propietario"
+article after its closure note.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from otrs_closure.errors import (
+    ClosureConflict,
+    InputError,
+    InvalidParameter,
+    OtrsClosureError,
+    PartialClosure,
+)
+from otrs_closure.files import PreparedFile, StreamingJSONBody, prepare_formats
+from otrs_closure.models import (
+    ArticleInfo,
+    AttachmentInfo,
+    ClosureReceipt,
+    ClosureSteps,
+    FormatFiles,
+    Incident,
+    ServiceRequest,
+    StepStatus,
+    TicketSnapshot,
+    UserOnboarding,
+)
+from otrs_closure.note import NoteTemplates, closure_id, normalize_text, render, render_masked
+from otrs_closure.retry import WriteOutcome, write_outcome
+from otrs_closure.settings import ClosureSettings
+from otrs_closure.transport import GenericInterfaceTransport
+
+__all__ = ["PreparedClosure", "PlannedRequest", "ClosurePlan", "prepare", "Assessment", "assess", "Closure"]
+
+log = logging.getLogger("otrs_closure.closure")
+
+Attention = ServiceRequest | UserOnboarding | Incident
+
+# Subject of the article that carries format files when the closure note exists but
+# lost its attachments (Znuny can fail writing attachments after creating the article).
+FORMATS_SUBJECT = "Formatos adjuntos"
+
+
+@dataclass(frozen=True)
+class PreparedClosure:
+    """Validated inputs of one closure, ready to send. ``body`` holds the onboarding
+    password (it is the note sent to the server) and is kept out of the repr."""
+
+    attention: Attention
+    files: tuple[PreparedFile, ...]
+    closure_id: str
+    body: str = field(repr=False)
+    body_masked: str
+    templates: NoteTemplates = field(repr=False)
+
+
+def prepare(
+    settings: ClosureSettings,
+    templates: NoteTemplates,
+    attention: object,
+    formats: FormatFiles | None,
+) -> PreparedClosure:
+    """Every local check, before any request: kind, formats, files, request size."""
+    if not isinstance(attention, (ServiceRequest, UserOnboarding, Incident)):
+        raise InputError("attention", "must be a ServiceRequest, UserOnboarding or Incident")
+    if formats is not None and not isinstance(formats, FormatFiles):
+        raise InputError("formats", "must be a FormatFiles")
+    if formats is None and (isinstance(attention, UserOnboarding) or settings.require_formats):
+        why = "the format replaces the Acta Responsiva" if isinstance(attention, UserOnboarding) else "require_formats"
+        raise InputError("formats", f"both format files are required ({why})")
+    missing = [k for k in ("description", "access_url", "login", "password", "problem", "solution", "reference")
+               if k not in templates.labels]
+    if missing or attention.kind not in templates.templates:
+        raise InputError("templates", f"missing label or template: {(missing or [attention.kind])[0]}")
+    files = prepare_formats(formats) if formats is not None else ()
+    cid = closure_id(attention, files)
+    prepared = PreparedClosure(
+        attention=attention,
+        files=tuple(files),
+        closure_id=cid,
+        body=render(attention, cid, templates),
+        body_masked=render_masked(attention, cid, templates),
+        templates=templates,
+    )
+    body = {"SessionID": "x" * 32, **note_document(settings, prepared)}
+    size = len(StreamingJSONBody(body, prepared.files))
+    if size > settings.max_request_bytes:
+        raise InputError(
+            "formats",
+            f"the request would be {size} bytes after base64, over max_request_bytes ({settings.max_request_bytes})",
+        )
+    return prepared
+
+
+# -- request documents (without credentials) ----------------------------------------------
+
+
+def _article(settings: ClosureSettings, subject: str, body: str) -> dict[str, Any]:
+    return {
+        "CommunicationChannel": "Internal",
+        "IsVisibleForCustomer": 1 if settings.note_visible_for_customer else 0,
+        "SenderType": "agent",
+        "Subject": subject,
+        "Body": body,
+        "ContentType": "text/plain; charset=utf-8",
+    }
+
+
+def _attachments(files: Sequence[PreparedFile]) -> list[dict[str, str]]:
+    return [
+        {"Content": StreamingJSONBody.placeholder(i), "ContentType": f.content_type, "Filename": f.filename}
+        for i, f in enumerate(files)
+    ]
+
+
+def note_document(settings: ClosureSettings, p: PreparedClosure, *, masked: bool = False) -> dict[str, Any]:
+    """Step 1: the attended state, the closure note and both format files."""
+    doc: dict[str, Any] = {
+        "Ticket": {"State": settings.attended_state},
+        "Article": _article(settings, settings.note_subject, p.body_masked if masked else p.body),
+    }
+    if p.files:
+        doc["Attachment"] = _attachments(p.files)
+    return doc
+
+
+def formats_document(settings: ClosureSettings, p: PreparedClosure, files: Sequence[PreparedFile]) -> dict[str, Any]:
+    """Repair of step 1: the format files that the closure note lost, on an article of their own."""
+    body = f"{FORMATS_SUBJECT}.\n{p.templates.reference(p.closure_id)}"
+    return {"Article": _article(settings, FORMATS_SUBJECT, body), "Attachment": _attachments(files)}
+
+
+def owner_document(settings: ClosureSettings, *, with_note: bool, with_state: bool) -> dict[str, Any]:
+    """Step 2: the owner change to the Service Desk agent with its note (and the state,
+    when a re-run finds it was changed back)."""
+    ticket: dict[str, Any] = {"Owner": settings.owner_login}
+    if with_state:
+        ticket = {"State": settings.attended_state, **ticket}
+    doc: dict[str, Any] = {"Ticket": ticket}
+    if with_note:
+        doc["Article"] = _article(settings, settings.owner_subject, settings.owner_body)
+    return doc
+
+
+def preflight_document(settings: ClosureSettings) -> dict[str, Any]:
+    """A TicketUpdate that Znuny must reject before writing anything: the article lacks
+    its Body, which is checked only after State and Owner are validated. The error
+    tells whether State and Owner are valid."""
+    return {
+        "Ticket": {"State": settings.attended_state, "Owner": settings.owner_login},
+        "Article": {"Subject": "otrs-closure preflight (never written)"},
+    }
+
+
+# -- assessment ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the ticket already shows of this closure."""
+
+    note: ArticleInfo | None
+    other_closures: tuple[ArticleInfo, ...]
+    missing_files: tuple[PreparedFile, ...]
+    state_done: bool
+    owner_done: bool
+    owner_note: ArticleInfo | None
+    attachments: tuple[AttachmentInfo, ...]
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.note is not None
+            and not self.missing_files
+            and self.state_done
+            and self.owner_done
+            and self.owner_note is not None
+        )
+
+
+def _same(a: str, b: str) -> bool:
+    return normalize_text(a).casefold() == normalize_text(b).casefold()
+
+
+def assess(snapshot: TicketSnapshot, settings: ClosureSettings, p: PreparedClosure) -> Assessment:
+    """Compare the ticket with this closure's target, step by step."""
+    reference = normalize_text(p.templates.reference(p.closure_id))
+    body = normalize_text(p.body)
+
+    def is_ours(a: ArticleInfo) -> bool:
+        text = normalize_text(a.body)
+        return reference in text or text == body
+
+    notes = [a for a in snapshot.articles if _same(a.subject, settings.note_subject)]
+    ours = [a for a in notes if is_ours(a)]
+    note = ours[0] if ours else None
+    others = tuple(a for a in notes if not is_ours(a))
+
+    carriers = [a for a in snapshot.articles if a is note or (is_ours(a) and _same(a.subject, FORMATS_SUBJECT))]
+    present = Counter((x.filename, x.size) for a in carriers for x in a.attachments)
+    missing = []
+    for f in p.files:
+        if present[(f.filename, f.size)] > 0:
+            present[(f.filename, f.size)] -= 1
+        else:
+            missing.append(f)
+    attachments = tuple(x for a in carriers for x in a.attachments)
+
+    owner_note = None
+    if note is not None:
+        owner_note = next(
+            (
+                a
+                for a in snapshot.articles
+                if a.article_id > note.article_id
+                and _same(a.subject, settings.owner_subject)
+                and _same(a.body, settings.owner_body)
+            ),
+            None,
+        )
+    return Assessment(
+        note=note,
+        other_closures=others,
+        missing_files=tuple(missing),
+        state_done=snapshot.state == settings.attended_state,
+        owner_done=snapshot.owner == settings.owner_login,
+        owner_note=owner_note,
+        attachments=attachments,
+    )
+
+
+# -- plans -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request a closure would send, secrets masked."""
+
+    operation: str
+    method: str
+    url: str
+    body: dict[str, Any] | None = None
+    query: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ClosurePlan:
+    """The requests a ``close()`` would send now, in order (reads included), and the
+    steps it would find already done."""
+
+    ticket_id: int | None
+    ticket_number: str | None
+    closure_id: str
+    requests: tuple[PlannedRequest, ...]
+    steps: ClosureSteps
+
+    @property
+    def writes(self) -> list[PlannedRequest]:
+        return [r for r in self.requests if r.operation == "TicketUpdate"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket_id": self.ticket_id,
+            "ticket_number": self.ticket_number,
+            "closure_id": self.closure_id,
+            "steps": self.steps.model_dump(mode="json"),
+            "requests": [r.to_dict() for r in self.requests],
+        }
+
+
+def _parse_time(value: str, settings: ClosureSettings) -> datetime | None:
+    try:
+        naive = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=settings.timezone)
+
+
+# -- the workflow -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    """What this call has done so far (for the receipt of a PartialClosure)."""
+
+    steps: dict[str, StepStatus]
+    writes: int = 0
+    note_article_id: int | None = None
+    owner_article_id: int | None = None
+
+
+class Closure:
+    """One run of the workflow for one ticket (not shared between threads)."""
+
+    def __init__(
+        self,
+        settings: ClosureSettings,
+        transport: GenericInterfaceTransport,
+        prepared: PreparedClosure,
+        *,
+        reclose: bool = False,
+        preflight: Callable[[int], None] | None = None,
+        hooks: dict[str, Callable[[], None]] | None = None,
+    ) -> None:
+        self.s = settings
+        self.t = transport
+        self.p = prepared
+        self.reclose = reclose
+        self.preflight = preflight
+        self.hooks = hooks or {}
+
+    # -- helpers -----------------------------------------------------------------------
+    def _resolve(self, ticket_number: str | None, ticket_id: int | None) -> int:
+        if ticket_id is not None:
+            return ticket_id
+        assert ticket_number is not None
+        return self.t.search_ticket_number(ticket_number)
+
+    def _check_conflict(self, a: Assessment, ticket: int) -> None:
+        if a.note is None and a.other_closures and not self.reclose:
+            ids = ", ".join(str(x.article_id) for x in a.other_closures)
+            raise ClosureConflict(
+                f"the ticket already has a different closure note (ArticleID {ids}); "
+                "pass reclose=True (CLI: --reclose) to add this one as well",
+                ticket=ticket,
+            )
+
+    def _initial_steps(self, a: Assessment) -> dict[str, StepStatus]:
+        def st(done: bool) -> StepStatus:
+            return StepStatus.ALREADY_DONE if done else StepStatus.PENDING
+
+        return {
+            "note": st(a.note is not None),
+            "attachments": StepStatus.NOT_APPLICABLE if not self.p.files else st(not a.missing_files and a.note is not None),
+            "state": st(a.state_done and a.note is not None),
+            "owner": st(a.owner_done and a.owner_note is not None),
+            "owner_note": st(a.owner_note is not None),
+        }
+
+    def _write(
+        self,
+        ticket: int,
+        document: dict[str, Any],
+        files: Sequence[PreparedFile],
+        shown: Callable[[Assessment], bool],
+        progress: _Progress,
+        step_names: Sequence[str],
+    ) -> tuple[dict[str, Any] | None, TicketSnapshot | None]:
+        """Send one step; after an UNKNOWN outcome, re-read and resend only if the ticket
+        does not show the step. Returns (answer, None) or (None, snapshot showing it)."""
+        reread = False
+        for attempt in self.t.policy.writes():
+            with attempt:
+                if reread:
+                    snap = self.t.get_ticket(ticket)
+                    if shown(assess(snap, self.s, self.p)):
+                        log.info("ticket %s already shows %s: not resending", ticket, "+".join(step_names))
+                        return None, snap
+                    reread = False
+                progress.writes += 1
+                for name in step_names:
+                    progress.steps[name] = StepStatus.UNKNOWN
+                try:
+                    answer = self.t.update_ticket(ticket, document, list(files))
+                except OtrsClosureError as exc:
+                    outcome = write_outcome(exc)
+                    reread = outcome is WriteOutcome.UNKNOWN
+                    if outcome is not WriteOutcome.UNKNOWN:
+                        for name in step_names:
+                            progress.steps[name] = StepStatus.PENDING
+                    raise
+                return answer, None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _receipt(self, snap: TicketSnapshot | None, ticket: int, number: str | None, progress: _Progress,
+                 a: Assessment | None) -> ClosureReceipt:
+        note = a.note if a else None
+        owner_note = a.owner_note if a else None
+        return ClosureReceipt(
+            ticket_id=ticket,
+            ticket_number=snap.ticket_number if snap else number,
+            closure_id=self.p.closure_id,
+            note_article_id=note.article_id if note else progress.note_article_id,
+            owner_article_id=owner_note.article_id if owner_note else progress.owner_article_id,
+            attended_at=_parse_time(note.create_time, self.s) if note else None,
+            state=snap.state if snap else None,
+            owner=snap.owner if snap else None,
+            attachments=a.attachments if a else (),
+            steps=ClosureSteps(**progress.steps),
+            writes_sent=progress.writes,
+        )
+
+    def _settle_after_failure(self, ticket: int, progress: _Progress) -> tuple[TicketSnapshot | None, Assessment | None]:
+        """Best effort, one read: what the ticket shows after a failed write."""
+        try:
+            snap = self.t.get_ticket(ticket)
+        except OtrsClosureError:
+            return None, None
+        a = assess(snap, self.s, self.p)
+        for name, done in self._final_flags(a).items():
+            if done and progress.steps[name] in (StepStatus.UNKNOWN, StepStatus.PENDING):
+                progress.steps[name] = StepStatus.DONE
+            elif not done and progress.steps[name] is StepStatus.UNKNOWN:
+                progress.steps[name] = StepStatus.PENDING
+        return snap, a
+
+    def _final_flags(self, a: Assessment) -> dict[str, bool]:
+        flags = {
+            "note": a.note is not None,
+            "state": a.state_done and a.note is not None,
+            "owner": a.owner_done and a.owner_note is not None,
+            "owner_note": a.owner_note is not None,
+        }
+        if self.p.files:
+            flags["attachments"] = a.note is not None and not a.missing_files
+        return flags
+
+    def _hook(self, name: str) -> None:
+        if name in self.hooks:
+            self.hooks[name]()
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self, *, ticket_number: str | None = None, ticket_id: int | None = None) -> ClosureReceipt:
+        ticket = self._resolve(ticket_number, ticket_id)
+        snap = self.t.get_ticket(ticket)
+        a = assess(snap, self.s, self.p)
+        self._check_conflict(a, ticket)
+        progress = _Progress(steps=self._initial_steps(a))
+        if a.complete:
+            log.info("ticket %s: closure %s already complete, nothing sent", ticket, self.p.closure_id)
+            return self._receipt(snap, ticket, ticket_number, progress, a)
+        if self.preflight is not None:
+            self.preflight(ticket)
+        try:
+            a = self._steps(ticket, a, progress)
+            snap = self.t.get_ticket(ticket)  # verify
+        except OtrsClosureError as exc:
+            if progress.writes == 0:
+                raise
+            snap2, a2 = self._settle_after_failure(ticket, progress)
+            receipt = self._receipt(snap2, ticket, ticket_number, progress, a2)
+            if receipt.complete:
+                return receipt
+            raise PartialClosure(
+                f"closure of ticket {ticket} not finished: remaining {', '.join(receipt.remaining)}; "
+                "run close() again with the same inputs to complete it",
+                receipt=receipt,
+                cause=exc,
+            ) from exc
+        a = assess(snap, self.s, self.p)
+        for name, done in self._final_flags(a).items():
+            if not done:
+                progress.steps[name] = StepStatus.PENDING
+        receipt = self._receipt(snap, ticket, ticket_number, progress, a)
+        if not receipt.complete:
+            raise PartialClosure(
+                f"ticket {ticket} does not show the closure after writing: remaining {', '.join(receipt.remaining)}",
+                receipt=receipt,
+                cause=OtrsClosureError("verification after writing failed", operation="TicketGet", ticket=ticket),
+            )
+        return receipt
+
+    def _steps(self, ticket: int, a: Assessment, progress: _Progress) -> Assessment:
+        # Step 1: State + closure note + format files, in one TicketUpdate.
+        if a.note is None:
+            names = ["note", "state"] + (["attachments"] if self.p.files else [])
+            answer, snap = self._write(
+                ticket, note_document(self.s, self.p), self.p.files,
+                lambda x: x.note is not None, progress, names,
+            )
+            if answer is not None:
+                progress.note_article_id = int(answer["ArticleID"]) if "ArticleID" in answer else None
+                for n in names:
+                    progress.steps[n] = StepStatus.DONE
+            else:
+                assert snap is not None
+                a = assess(snap, self.s, self.p)
+                for n, done in self._final_flags(a).items():
+                    if n in names:
+                        progress.steps[n] = StepStatus.DONE if done else StepStatus.PENDING
+            self._hook("after_note")
+            missing = () if answer is not None else a.missing_files
+            state_done = True if answer is not None else a.state_done
+        else:
+            missing = a.missing_files
+            state_done = a.state_done
+
+        # Repair: the note exists but lost (some of) its files.
+        if missing:
+            answer, snap = self._write(
+                ticket, formats_document(self.s, self.p, missing), missing,
+                lambda x: not x.missing_files, progress, ["attachments"],
+            )
+            progress.steps["attachments"] = StepStatus.DONE
+
+        # Step 2: Owner + "Se modifica propietario" (and the state if it was changed back).
+        owner_note_needed = progress.steps["owner_note"] is not StepStatus.ALREADY_DONE
+        owner_needed = progress.steps["owner"] is not StepStatus.ALREADY_DONE
+        if owner_note_needed or owner_needed or not state_done:
+            names = ["owner"] + (["owner_note"] if owner_note_needed else []) + ([] if state_done else ["state"])
+            answer, snap = self._write(
+                ticket,
+                owner_document(self.s, with_note=owner_note_needed, with_state=not state_done),
+                (),
+                lambda x: x.owner_done and x.owner_note is not None and x.state_done,
+                progress,
+                names,
+            )
+            if answer is not None and owner_note_needed and "ArticleID" in answer:
+                progress.owner_article_id = int(answer["ArticleID"])
+            for n in names:
+                progress.steps[n] = StepStatus.DONE
+        return a
+
+
+def check_preflight_answer(exc: OtrsClosureError, settings: ClosureSettings) -> None:
+    """Interpret the server's rejection of :func:`preflight_document`; raise InputError
+    when the state or the owner does not exist on the server."""
+    message = exc.error_message or ""
+    if isinstance(exc, InvalidParameter) and "Ticket->StateID or Ticket->State" in message:
+        raise InputError("attended_state", f"the server has no valid state {settings.attended_state!r}") from None
+    if isinstance(exc, InvalidParameter) and "Ticket->OwnerID or Ticket->Owner" in message:
+        raise InputError("owner_login", f"the server has no valid agent {settings.owner_login!r}") from None
+
+
+

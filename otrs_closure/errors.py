@@ -1,0 +1,209 @@
+"""One error hierarchy, rooted in :class:`OtrsClosureError`, and the one table that
+turns a GenericInterface answer (ErrorCode, HTTP status) into an exception.
+
+Every error carries what the server said where it said something: the operation, the
+ticket, the HTTP status, the ``ErrorCode`` and the ``ErrorMessage``. Messages never
+contain secrets: they are built only from those fields and from field names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from otrs_closure.models import ClosureReceipt
+
+__all__ = [
+    "OtrsClosureError",
+    "InputError",
+    "AuthenticationError",
+    "TicketNotFound",
+    "AccessDenied",
+    "InvalidParameter",
+    "ServerError",
+    "RequestTooLarge",
+    "TransportError",
+    "PartialClosure",
+    "ClosureConflict",
+    "error_from_answer",
+]
+
+
+class OtrsClosureError(Exception):
+    """Base of every error the library raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        ticket: str | int | None = None,
+        http_status: int | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.ticket = ticket
+        self.http_status = http_status
+        self.error_code = error_code
+        self.error_message = error_message
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        ctx = []
+        if self.operation:
+            ctx.append(f"operation={self.operation}")
+        if self.ticket is not None:
+            ctx.append(f"ticket={self.ticket}")
+        if self.http_status is not None:
+            ctx.append(f"http_status={self.http_status}")
+        if self.error_code:
+            ctx.append(f"error_code={self.error_code}")
+        if ctx:
+            parts.append("(" + ", ".join(ctx) + ")")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (for CLI ``--json`` output and batch reports)."""
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "operation": self.operation,
+            "ticket": self.ticket,
+            "http_status": self.http_status,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+        }
+
+
+class InputError(OtrsClosureError, ValueError):
+    """Bad input found locally, before any request was sent. ``field`` names the input."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "field": self.field}
+
+
+class AuthenticationError(OtrsClosureError):
+    """The server refused the agent's credentials or session (``*.AuthFail``)."""
+
+
+class TicketNotFound(OtrsClosureError):
+    """No ticket with that number (TicketSearch answered ``{}``)."""
+
+
+class AccessDenied(OtrsClosureError):
+    """``*.AccessDenied``: no permission, or (Znuny's way of saying it) no such TicketID."""
+
+
+class InvalidParameter(OtrsClosureError):
+    """``*.InvalidParameter`` / ``*.MissingParameter``: the server rejected a value."""
+
+
+class ServerError(OtrsClosureError):
+    """HTTP 5xx, 429, a JSON fault, or an answer that is not the GenericInterface's
+    (a proxy or maintenance page). ``retry_after`` holds the server's Retry-After in
+    seconds when it sent one."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, retryable: bool = True, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        self.retryable = retryable
+
+
+class RequestTooLarge(OtrsClosureError):
+    """HTTP 413: the request body exceeded the web service's MaxLength."""
+
+
+class TransportError(OtrsClosureError):
+    """The HTTP exchange failed (refused, reset, timed out, TLS).
+
+    ``may_have_reached_server`` is False only when no byte of the request can have been
+    processed (connection refused, connect timeout): only then is a write safe to resend
+    blindly. ``kind`` is one of ``connect``, ``timeout``, ``dropped``, ``tls``, ``other``."""
+
+    def __init__(self, message: str, *, may_have_reached_server: bool, kind: str = "other", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.may_have_reached_server = may_have_reached_server
+        self.kind = kind
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "may_have_reached_server": self.may_have_reached_server, "kind": self.kind}
+
+
+class ClosureConflict(OtrsClosureError):
+    """The ticket already carries a *different* closure note (other texts or files).
+
+    Raised before any write; pass ``reclose=True`` to add a new closure anyway."""
+
+
+class PartialClosure(OtrsClosureError):
+    """Writing started and could not be finished. ``receipt`` says exactly which steps
+    were done and which remain; calling ``close()`` again with the same inputs completes
+    the closure without repeating what was done. ``cause`` is the underlying error."""
+
+    def __init__(self, message: str, *, receipt: ClosureReceipt, cause: OtrsClosureError) -> None:
+        super().__init__(
+            message,
+            operation=cause.operation,
+            ticket=receipt.ticket_number or receipt.ticket_id,
+            http_status=cause.http_status,
+            error_code=cause.error_code,
+            error_message=cause.error_message,
+        )
+        self.receipt = receipt
+        self.cause = cause
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "cause": self.cause.to_dict(),
+            "receipt": self.receipt.model_dump(mode="json"),
+        }
+
+
+# The one table from a GenericInterface ErrorCode suffix to an exception class.
+# Znuny's codes are "<Operation>.<Kind>"; the kind decides.
+_ERROR_KINDS: dict[str, type[OtrsClosureError]] = {
+    "AuthFail": AuthenticationError,
+    "AccessDenied": AccessDenied,
+    "InvalidParameter": InvalidParameter,
+    "MissingParameter": InvalidParameter,
+    "WrongStructure": InvalidParameter,
+    "EmptyRequest": InvalidParameter,
+    "NotValidTicketID": TicketNotFound,
+    "NotTicketData": TicketNotFound,
+    "SessionInvalid": AuthenticationError,
+}
+
+
+def error_from_answer(
+    *,
+    operation: str,
+    ticket: str | int | None,
+    http_status: int,
+    error_code: str,
+    error_message: str,
+) -> OtrsClosureError:
+    """Map a 200 + ``{"Error": {...}}`` answer to its exception."""
+    kind = error_code.rsplit(".", 1)[-1]
+    cls = _ERROR_KINDS.get(kind, ServerError)
+    return cls(
+        f"{operation} failed: {error_message}",
+        operation=operation,
+        ticket=ticket,
+        http_status=http_status,
+        error_code=error_code,
+        error_message=error_message,
+    )

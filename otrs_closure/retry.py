@@ -1,0 +1,131 @@
+"""The one declared retry policy (on tenacity): which errors are retried, how many
+times, how long, and what a failed *write* means.
+
+=====================  ===========================================  =====================
+failure                 reads (SessionCreate, TicketSearch, Get)     writes (TicketUpdate)
+=====================  ===========================================  =====================
+connection refused,     retried with backoff                         resent blindly: the
+connect timeout                                                      request never arrived
+read timeout, dropped   retried with backoff                         re-read the ticket,
+connection                                                           then decide
+5xx, JSON fault, 429,   retried; Retry-After honoured (capped)       re-read the ticket,
+503, non-JSON 200                                                    then decide
+TLS failure             never                                        never
+413, AccessDenied,      never                                        never
+InvalidParameter
+AuthFail                one new session and one repeat, in the       same
+                        transport; then never
+=====================  ===========================================  =====================
+
+Attempts (first included) and the total time are bounded by
+``ClosureSettings.retry_attempts`` and ``retry_max_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import tenacity
+
+from otrs_closure.errors import OtrsClosureError, ServerError, TransportError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from otrs_closure.settings import ClosureSettings
+
+__all__ = ["RetryPolicy", "WriteOutcome", "write_outcome", "is_retryable_read"]
+
+log = logging.getLogger("otrs_closure.retry")
+
+
+class WriteOutcome(Enum):
+    """What a failed write may have done on the server."""
+
+    NOT_SENT = "not_sent"  # cannot have reached the server: safe to resend
+    UNKNOWN = "unknown"  # may have been applied: re-read the ticket, then decide
+    REJECTED = "rejected"  # the server refused it, or resending cannot help: never retried
+
+
+def is_retryable_read(exc: BaseException) -> bool:
+    """Whether a failed read is worth another attempt."""
+    if isinstance(exc, TransportError):
+        return exc.kind != "tls"
+    if isinstance(exc, ServerError):
+        return exc.retryable
+    return False
+
+
+def write_outcome(exc: BaseException) -> WriteOutcome:
+    """Classify a failed TicketUpdate."""
+    if isinstance(exc, TransportError):
+        if exc.kind == "tls":
+            return WriteOutcome.REJECTED
+        return WriteOutcome.UNKNOWN if exc.may_have_reached_server else WriteOutcome.NOT_SENT
+    if isinstance(exc, ServerError) and exc.retryable:
+        return WriteOutcome.UNKNOWN
+    return WriteOutcome.REJECTED
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds and waits of the retries; build one from settings with :meth:`from_settings`."""
+
+    attempts: int = 4
+    max_seconds: float = 60.0
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 30.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+
+    @classmethod
+    def from_settings(cls, s: ClosureSettings, sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
+        return cls(
+            attempts=s.retry_attempts,
+            max_seconds=s.retry_max_seconds,
+            backoff=s.retry_backoff,
+            backoff_max=s.retry_backoff_max,
+            retry_after_max=s.retry_after_max,
+            sleep=sleep,
+        )
+
+    def wait_seconds(self, attempt_number: int, exc: BaseException | None) -> float:
+        """Retry-After when the server sent one (capped), else exponential backoff with jitter."""
+        if isinstance(exc, ServerError) and exc.retry_after is not None:
+            return max(0.0, min(exc.retry_after, self.retry_after_max))
+        base = min(self.backoff * (2 ** (attempt_number - 1)), self.backoff_max)
+        return base * (0.5 + random.random() / 2)
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return self.wait_seconds(state.attempt_number, exc)
+
+    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        what = type(exc).__name__ if exc else "?"
+        detail = str(exc) if isinstance(exc, OtrsClosureError) else what
+        log.info("retrying after attempt %d failed (%s); waiting %.2fs", state.attempt_number, detail, wait)
+
+    def _retrying(self, predicate: Callable[[BaseException], bool]) -> tenacity.Retrying:
+        return tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.max_seconds),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception(predicate),
+            before_sleep=self._before_sleep,
+            sleep=self.sleep,
+            reraise=True,
+        )
+
+    def reads(self) -> tenacity.Retrying:
+        """The retrying loop for SessionCreate, TicketSearch and TicketGet."""
+        return self._retrying(is_retryable_read)
+
+    def writes(self) -> tenacity.Retrying:
+        """The retrying loop for one TicketUpdate step: every attempt after an UNKNOWN
+        outcome must first re-read the ticket (the closure workflow does that)."""
+        return self._retrying(lambda e: write_outcome(e) is not WriteOutcome.REJECTED)
