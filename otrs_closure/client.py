@@ -3,10 +3,13 @@ GenericInterface session, a keep-alive pool per thread) and runs closures."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -47,7 +50,8 @@ class ClosureClient:
     ...              attention=ServiceRequest(description="…"))  # doctest: +SKIP
 
     Thread-safe: one client may run closures of different tickets from many threads;
-    closures of the same ticket through one client are serialised.
+    closures of the same ticket through one client are serialised, and, with
+    ``lock_dir``, across the processes of one host that share that directory.
     """
 
     def __init__(
@@ -116,6 +120,27 @@ class ClosureClient:
         with self._locks_guard:
             return self._locks.setdefault(ticket, threading.Lock())
 
+    @contextmanager
+    def _ticket_guard(self, ticket: int) -> Iterator[None]:
+        """Serialise closures of one ticket: across this client's threads always, and
+        across processes on this host when ``lock_dir`` is set (an exclusive ``flock``
+        on a per-server, per-ticket file, released by the kernel when the holder exits
+        or is killed). Closures of other tickets never wait."""
+        with self._ticket_lock(ticket):
+            if self.settings.lock_dir is None:
+                yield
+                return
+            import fcntl
+
+            server = hashlib.sha256(self.settings.service_url.encode()).hexdigest()[:12]
+            path = self.settings.lock_dir / f"otrs-closure-{server}-{ticket}.lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
+
     def _preflight(self, ticket: int) -> None:
         """Once per client: make the server reject a TicketUpdate that names the attended
         state and the owner, and read from its error whether both exist. Nothing is written."""
@@ -165,7 +190,8 @@ class ClosureClient:
 
         Raises :class:`InputError` before any request for bad input,
         :class:`ClosureConflict` when a different closure note is present, and
-        :class:`PartialClosure` (with a receipt) when writing started but did not finish.
+        :class:`PartialClosure` (with a receipt) when part of the closure was (or may have
+        been) written and the rest was not.
         """
         self._check_ticket(ticket_number, ticket_id)
         prepared = prepare(self.settings, self.templates, attention, formats)
@@ -174,11 +200,11 @@ class ClosureClient:
             self.settings, self.transport, prepared, reclose=reclose, preflight=self._preflight, hooks=self._hooks
         )
         if ticket_id is not None:
-            with self._ticket_lock(ticket_id):
+            with self._ticket_guard(ticket_id):
                 receipt = closure.run(ticket_id=ticket_id)
         else:
             tid = self.transport.search_ticket_number(number or "")
-            with self._ticket_lock(tid):
+            with self._ticket_guard(tid):
                 receipt = closure.run(ticket_id=tid)
             receipt = receipt.model_copy(update={"ticket_number": receipt.ticket_number or number})
         log.info(
@@ -211,11 +237,18 @@ class ClosureClient:
         reqs: list[PlannedRequest] = []
         masked_sid = {"SessionID": MASK}
 
+        def request(op: str, params: dict[str, Any], tid: int | str | None = None) -> PlannedRequest:
+            # As the transport sends it: a GET route carries the parameters in the query,
+            # any other in the JSON body; a route without :TicketID gets TicketID in them.
+            route = s.routes[op]
+            if tid is not None and ":TicketID" not in route.path:
+                params = {**params, "TicketID": tid}
+            where = "query" if route.method == "GET" else "body"
+            return PlannedRequest(op, route.method, t.url_for(op, tid), **{where: params})
+
         def get(tid: int | str) -> PlannedRequest:
-            return PlannedRequest(
-                "TicketGet", s.routes["TicketGet"].method, t.url_for("TicketGet", tid),
-                query={**masked_sid, "AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0},
-            )
+            return request("TicketGet", {**masked_sid, "AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0},
+                           tid)
 
         def update(tid: int | str, doc: dict[str, Any], files: Any = ()) -> PlannedRequest:
             body = {**masked_sid, **doc}
@@ -223,15 +256,13 @@ class ClosureClient:
                 body["Attachment"] = [
                     {**att, "Content": f.describe()} for att, f in zip(body["Attachment"], files)
                 ]
-            return PlannedRequest("TicketUpdate", s.routes["TicketUpdate"].method, t.url_for("TicketUpdate", tid), body=body)
+            return request("TicketUpdate", body, tid)
 
         if t._session_id is None:
-            reqs.append(PlannedRequest("SessionCreate", s.routes["SessionCreate"].method, t.url_for("SessionCreate"),
-                                       body={"UserLogin": s.username, "Password": MASK}))
+            reqs.append(request("SessionCreate", {"UserLogin": s.username, "Password": MASK}))
         tid: int | str = ticket_id if ticket_id is not None else ":TicketID"
         if ticket_number is not None:
-            reqs.append(PlannedRequest("TicketSearch", s.routes["TicketSearch"].method, t.url_for("TicketSearch"),
-                                       body={**masked_sid, "TicketNumber": ticket_number.strip()}))
+            reqs.append(request("TicketSearch", {**masked_sid, "TicketNumber": ticket_number.strip()}))
             if not offline:
                 tid = t.search_ticket_number(ticket_number.strip())
         reqs.append(get(tid))

@@ -5,15 +5,17 @@ TicketUpdate) → verify (one TicketGet) → receipt.
 
 Idempotency comes from the assessment: a step is skipped when the ticket already
 shows it. A closure recognises its own note by the reference line (closure id) in
-the body, or by the whole body after the normalisation Znuny applies; its files by
-(filename, size) on its own articles; its owner note as a "Se modifica propietario"
-article after its closure note.
+the body, or by the whole body after the normalisation Znuny applies (and, for an
+onboarding, by its password line); its files by (cleaned filename, size) — or size —
+on its own articles; its owner note as a "Se modifica propietario" article after its
+closure note.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +41,7 @@ from otrs_closure.models import (
     TicketSnapshot,
     UserOnboarding,
 )
-from otrs_closure.note import NoteTemplates, closure_id, normalize_text, render, render_masked
+from otrs_closure.note import NoteTemplates, closure_id, normalize_text, render, render_masked, secret_lines
 from otrs_closure.retry import WriteOutcome, write_outcome
 from otrs_closure.settings import ClosureSettings
 from otrs_closure.transport import GenericInterfaceTransport
@@ -180,6 +182,7 @@ class Assessment:
     owner_done: bool
     owner_note: ArticleInfo | None
     attachments: tuple[AttachmentInfo, ...]
+    duplicates: tuple[ArticleInfo, ...] = ()  # this closure's note again (an unserialised race)
 
     @property
     def complete(self) -> bool:
@@ -196,14 +199,76 @@ def _same(a: str, b: str) -> bool:
     return normalize_text(a).casefold() == normalize_text(b).casefold()
 
 
+_NOT_IN_FILENAME = re.compile(r"[^\w\-+.#]")
+
+
+def file_key(name: str) -> str:
+    """A filename as compared across a round trip through Znuny, whose attachment
+    storage may clean names (``FilenameCleanUp``: trimmed, leading dots dropped, every
+    character other than word characters and ``-+.#`` replaced by ``_``)."""
+    name = unicodedata.normalize("NFC", name).strip().lstrip(".")
+    return _NOT_IN_FILENAME.sub("_", name)
+
+
+def _line_lists(text: str) -> list[str]:
+    return [line.strip() for line in normalize_text(text).split("\n")]
+
+
+def _contains_lines(haystack: list[str], needle: list[str]) -> bool:
+    n = len(needle)
+    return any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def _match_files(files: Sequence[PreparedFile], present: Sequence[AttachmentInfo]) -> list[PreparedFile]:
+    """The files not found among ``present`` (attachments of this closure's own articles):
+    first by cleaned filename and size, then by size alone (a server may rename)."""
+    pool = list(present)
+    unmatched: list[PreparedFile] = []
+    for f in files:
+        key = file_key(f.filename)
+        i = next((i for i, x in enumerate(pool) if x.size == f.size and file_key(x.filename) == key), None)
+        if i is None:
+            unmatched.append(f)
+        else:
+            pool.pop(i)
+    missing = []
+    for f in unmatched:
+        i = next((i for i, x in enumerate(pool) if x.size == f.size), None)
+        if i is None:
+            missing.append(f)
+        else:
+            pool.pop(i)
+    return missing
+
+
 def assess(snapshot: TicketSnapshot, settings: ClosureSettings, p: PreparedClosure) -> Assessment:
-    """Compare the ticket with this closure's target, step by step."""
+    """Compare the ticket with this closure's target, step by step.
+
+    An article is this closure's when its body, normalised as Znuny stores it
+    (:func:`~otrs_closure.note.normalize_text`: CRLF, trailing blanks, surrounding
+    whitespace), contains the reference line ``Referencia de cierre: oc-…`` — ASCII, so
+    it survives a server that re-labels or mangles the charset — or equals the whole
+    rendered body. The closure id leaves the onboarding password out, so a note with
+    the reference whose password line shows another password is another closure."""
     reference = normalize_text(p.templates.reference(p.closure_id))
     body = normalize_text(p.body)
+    secrets = [
+        (normalize_text(prefix), _line_lists(line))
+        for prefix, line in secret_lines(p.attention, p.closure_id, p.templates)
+    ]
+
+    def other_secret(lines: list[str]) -> bool:
+        # The secret's label is there but not with our value: another closure.
+        return any(
+            prefix and not _contains_lines(lines, line) and any(x.startswith(prefix) for x in lines)
+            for prefix, line in secrets
+        )
 
     def is_ours(a: ArticleInfo) -> bool:
         text = normalize_text(a.body)
-        return reference in text or text == body
+        if text == body:
+            return True
+        return reference in text and not other_secret(_line_lists(text))
 
     notes = [a for a in snapshot.articles if _same(a.subject, settings.note_subject)]
     ours = [a for a in notes if is_ours(a)]
@@ -211,14 +276,8 @@ def assess(snapshot: TicketSnapshot, settings: ClosureSettings, p: PreparedClosu
     others = tuple(a for a in notes if not is_ours(a))
 
     carriers = [a for a in snapshot.articles if a is note or (is_ours(a) and _same(a.subject, FORMATS_SUBJECT))]
-    present = Counter((x.filename, x.size) for a in carriers for x in a.attachments)
-    missing = []
-    for f in p.files:
-        if present[(f.filename, f.size)] > 0:
-            present[(f.filename, f.size)] -= 1
-        else:
-            missing.append(f)
     attachments = tuple(x for a in carriers for x in a.attachments)
+    missing = _match_files(p.files, attachments)
 
     owner_note = None
     if note is not None:
@@ -240,6 +299,7 @@ def assess(snapshot: TicketSnapshot, settings: ClosureSettings, p: PreparedClosu
         owner_done=snapshot.owner == settings.owner_login,
         owner_note=owner_note,
         attachments=attachments,
+        duplicates=tuple(ours[1:]),
     )
 
 
@@ -432,6 +492,21 @@ class Closure:
             flags["attachments"] = a.note is not None and not a.missing_files
         return flags
 
+    def _warn_duplicates(self, a: Assessment, ticket: int) -> None:
+        """Znuny has no article lock: closures of one ticket that this client cannot
+        serialise (another host, no shared ``lock_dir``) may both write the note. That
+        cannot be undone through the API; say so, naming the articles, for review."""
+        if a.note is not None and a.duplicates:
+            log.warning(
+                "ticket %s carries the note of closure %s %d times (ArticleIDs %s): closures of this "
+                "ticket ran concurrently without a shared lock; the first (ArticleID %s) counts",
+                ticket,
+                self.p.closure_id,
+                1 + len(a.duplicates),
+                ", ".join(str(x.article_id) for x in (a.note, *a.duplicates)),
+                a.note.article_id,
+            )
+
     def _hook(self, name: str) -> None:
         if name in self.hooks:
             self.hooks[name]()
@@ -445,6 +520,7 @@ class Closure:
         progress = _Progress(steps=self._initial_steps(a))
         if a.complete:
             log.info("ticket %s: closure %s already complete, nothing sent", ticket, self.p.closure_id)
+            self._warn_duplicates(a, ticket)
             return self._receipt(snap, ticket, ticket_number, progress, a)
         if self.preflight is not None:
             self.preflight(ticket)
@@ -452,7 +528,10 @@ class Closure:
             a = self._steps(ticket, a, progress)
             snap = self.t.get_ticket(ticket)  # verify
         except OtrsClosureError as exc:
-            if progress.writes == 0:
+            if not any(st in (StepStatus.DONE, StepStatus.UNKNOWN) for st in progress.steps.values()):
+                # No write of this call was applied or may have been (none sent, or each one
+                # refused before Znuny writes anything: 413, *.AccessDenied, *.InvalidParameter…):
+                # the ticket is as it was, so the server's own error is the answer.
                 raise
             snap2, a2 = self._settle_after_failure(ticket, progress)
             receipt = self._receipt(snap2, ticket, ticket_number, progress, a2)
@@ -465,6 +544,7 @@ class Closure:
                 cause=exc,
             ) from exc
         a = assess(snap, self.s, self.p)
+        self._warn_duplicates(a, ticket)
         for name, done in self._final_flags(a).items():
             if not done:
                 progress.steps[name] = StepStatus.PENDING

@@ -149,9 +149,11 @@ class ClosureConflict(OtrsClosureError):
 
 
 class PartialClosure(OtrsClosureError):
-    """Writing started and could not be finished. ``receipt`` says exactly which steps
-    were done and which remain; calling ``close()`` again with the same inputs completes
-    the closure without repeating what was done. ``cause`` is the underlying error."""
+    """Part of the closure was written (or may have been) and the rest could not be.
+    A write the server refused before changing anything raises its own error instead.
+    ``receipt`` says exactly which steps were done and which remain; calling ``close()``
+    again with the same inputs completes the closure without repeating what was done.
+    ``cause`` is the underlying error."""
 
     def __init__(self, message: str, *, receipt: ClosureReceipt, cause: OtrsClosureError) -> None:
         super().__init__(
@@ -198,12 +200,16 @@ def error_from_answer(
 ) -> OtrsClosureError:
     """Map a 200 + ``{"Error": {...}}`` answer to its exception."""
     kind = error_code.rsplit(".", 1)[-1]
-    cls = _ERROR_KINDS.get(kind, ServerError)
-    return cls(
-        f"{operation} failed: {error_message}",
-        operation=operation,
-        ticket=ticket,
-        http_status=http_status,
-        error_code=error_code,
-        error_message=error_message,
-    )
+    ctx: dict[str, Any] = {
+        "operation": operation,
+        "ticket": ticket,
+        "http_status": http_status,
+        "error_code": error_code,
+        "error_message": error_message,
+    }
+    cls = _ERROR_KINDS.get(kind)
+    if cls is None:
+        # An answer the table does not know (e.g. Webservice.InvalidConfiguration) is the
+        # server's considered reply, not a passing fault: repeating it cannot help.
+        return ServerError(f"{operation} failed: {error_message}", retryable=False, **ctx)
+    return cls(f"{operation} failed: {error_message}", **ctx)

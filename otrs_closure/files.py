@@ -123,7 +123,8 @@ def sanitize_filename(name: str, extension: str = "") -> str:
         base = base + extension
     if len(base) > 180:
         stem, dot, ext = base.rpartition(".")
-        base = (stem[: 180 - len(ext) - 1] + "." + ext) if dot and len(ext) < 16 else base[:180]
+        base = (stem[: 180 - len(ext) - 1].rstrip(" .") + "." + ext) if dot and len(ext) < 16 else base[:180]
+        base = base.rstrip(" .")  # a cut can end in a blank or a dot (trimmed by servers, refused by Windows)
     return base
 
 
@@ -226,6 +227,7 @@ class StreamingJSONBody(io.RawIOBase):
         self._chunks = self._iter_chunks()
         self._current = b""
         self._offset = 0
+        self._position = 0
 
     @staticmethod
     def placeholder(index: int) -> str:
@@ -245,10 +247,17 @@ class StreamingJSONBody(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        """Bytes read so far. requests sizes a file-like body as ``len() - tell()``;
+        without this, io's default ``tell()`` fails on a non-seekable stream and requests
+        falls back to chunked transfer, which Znuny ignores (no Content-Length)."""
+        return self._position
+
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             rest = self._current[self._offset :] + b"".join(self._chunks)
             self._current, self._offset = b"", 0
+            self._position += len(rest)
             return rest
         out: list[bytes] = []
         wanted = size
@@ -262,7 +271,9 @@ class StreamingJSONBody(io.RawIOBase):
             self._offset += len(piece)
             wanted -= len(piece)
             out.append(piece)
-        return b"".join(out)
+        data = b"".join(out)
+        self._position += len(data)
+        return data
 
     def readinto(self, b: Any) -> int:
         data = self.read(len(b))

@@ -33,6 +33,9 @@ __all__ = [
 
 def _raise_input_error(exc: ValidationError, prefix: str = "") -> InputError:
     err = exc.errors()[0]
+    original = (err.get("ctx") or {}).get("error")
+    if isinstance(original, InputError):  # raised by a check that already names its field
+        return original
     loc = ".".join(str(p) for p in err["loc"])
     field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "input")
     msg = str(err["msg"]).removeprefix("Value error, ")

@@ -23,7 +23,16 @@ from otrs_closure.models import Incident, ServiceRequest, UserOnboarding
 if TYPE_CHECKING:  # pragma: no cover
     from otrs_closure.files import PreparedFile
 
-__all__ = ["NoteTemplates", "DEFAULT_LABELS", "render", "render_masked", "closure_id", "normalize_text", "MASK"]
+__all__ = [
+    "NoteTemplates",
+    "DEFAULT_LABELS",
+    "render",
+    "render_masked",
+    "secret_lines",
+    "closure_id",
+    "normalize_text",
+    "MASK",
+]
 
 MASK = "********"
 
@@ -87,17 +96,24 @@ def _values(attention: Attention, *, reveal: bool) -> dict[str, str]:
     return values
 
 
-def _render(attention: Attention, cid: str, templates: NoteTemplates, *, reveal: bool) -> str:
-    values = _values(attention, reveal=reveal)
+def _lines(attention: Attention, cid: str, templates: NoteTemplates) -> list[tuple[str, str]]:
+    """The note's lines as (masked, revealed) pairs; they differ only on secret lines."""
+    masked = _values(attention, reveal=False)
+    revealed = _values(attention, reveal=True)
     labels = {f"label_{k}": v for k, v in templates.labels.items()}
     lines = []
     for line in templates.templates[attention.kind].split("\n"):
         fields = re.findall(r"\{(\w+)\}", line)
-        if any(f in values and not values[f] for f in fields):
+        if any(f in masked and not masked[f] for f in fields):
             continue  # an optional value that was not given
-        lines.append(line.format(**labels, **values))
-    lines.append(templates.reference(cid))
-    return "\n".join(lines)
+        lines.append((line.format(**labels, **masked), line.format(**labels, **revealed)))
+    ref = templates.reference(cid)
+    lines.append((ref, ref))
+    return lines
+
+
+def _render(attention: Attention, cid: str, templates: NoteTemplates, *, reveal: bool) -> str:
+    return "\n".join(r if reveal else m for m, r in _lines(attention, cid, templates))
 
 
 def render(attention: Attention, cid: str, templates: NoteTemplates | None = None) -> str:
@@ -110,15 +126,28 @@ def render_masked(attention: Attention, cid: str, templates: NoteTemplates | Non
     return _render(attention, cid, templates or NoteTemplates(), reveal=False)
 
 
+def secret_lines(attention: Attention, cid: str, templates: NoteTemplates | None = None) -> list[tuple[str, str]]:
+    """The note's lines that carry a secret (the onboarding password), each as
+    (the text before the secret, the whole line): a re-run uses them to tell its own
+    note from one with the same closure id but another password (see :func:`closure_id`)."""
+    return [
+        (m.split(MASK, 1)[0], r) for m, r in _lines(attention, cid, templates or NoteTemplates()) if m != r
+    ]
+
+
 def closure_id(
     attention: Attention,
     files: Sequence[PreparedFile] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     """A short, stable identity of one closure: a hash of the kind, the texts and the
-    files' names and contents. The onboarding password is left out on purpose so that
-    the identity (shown in logs and receipts) gives no handle on it; the ticket is left
-    out so that closing by number or by id is the same closure."""
+    files' names and contents. Texts are compared after :func:`normalize_text`, so a
+    description that differs only in whitespace or line ends is the same closure; any
+    other change (a corrected description, other files) is another closure. The
+    onboarding password is left out on purpose so that the identity (shown in logs and
+    receipts) gives no handle on it — a note with this id but another password is told
+    apart by its password line (:func:`secret_lines`). The ticket is left out so that
+    closing by number or by id is the same closure."""
     data = {
         "attention": {k: normalize_text(v) for k, v in _values(attention, reveal=False).items() if k != "password"},
         "kind": attention.kind,

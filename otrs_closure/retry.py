@@ -97,7 +97,7 @@ class RetryPolicy:
         """Retry-After when the server sent one (capped), else exponential backoff with jitter."""
         if isinstance(exc, ServerError) and exc.retry_after is not None:
             return max(0.0, min(exc.retry_after, self.retry_after_max))
-        base = min(self.backoff * (2 ** (attempt_number - 1)), self.backoff_max)
+        base: float = min(self.backoff * 2.0 ** (attempt_number - 1), self.backoff_max)
         return base * (0.5 + random.random() / 2)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
@@ -113,7 +113,7 @@ class RetryPolicy:
 
     def _retrying(self, predicate: Callable[[BaseException], bool]) -> tenacity.Retrying:
         return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.max_seconds),
+            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_before_delay(self.max_seconds),
             wait=self._wait,
             retry=tenacity.retry_if_exception(predicate),
             before_sleep=self._before_sleep,

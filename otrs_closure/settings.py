@@ -90,6 +90,11 @@ class ClosureSettings(BaseModel):
     retry_backoff_max: float = Field(8.0, ge=0, description="Longest backoff wait in seconds")
     retry_after_max: float = Field(30.0, ge=0, description="Longest Retry-After honoured, seconds")
     user_agent: str = Field("otrs-closure", description="User-Agent header")
+    lock_dir: Path | None = Field(
+        None,
+        description="Directory for per-ticket lock files (POSIX flock): closures of one ticket by "
+        "processes on this host that share it run one after the other",
+    )
     preflight: bool = Field(
         True,
         description="Before the first write, check once per client with a TicketUpdate the server "
@@ -143,6 +148,17 @@ class ClosureSettings(BaseModel):
             raise ValueError(f"ca_bundle: no such file {self.ca_bundle}")
         return self
 
+    @model_validator(mode="after")
+    def _check_lock_dir(self) -> ClosureSettings:
+        if self.lock_dir is not None:
+            if not self.lock_dir.is_dir():
+                raise ValueError(f"lock_dir: no such directory {self.lock_dir}")
+            try:
+                import fcntl  # noqa: F401
+            except ImportError:
+                raise ValueError("lock_dir: needs a POSIX system (fcntl.flock)") from None
+        return self
+
     # -- derived -----------------------------------------------------------------
     @property
     def service_url(self) -> str:
@@ -169,8 +185,12 @@ class ClosureSettings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise InputError(field, err["msg"]) from None
+            field = ".".join(str(p) for p in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if not field:  # a model validator: its message starts with "<field>: "
+                name, sep, rest = msg.partition(": ")
+                field, msg = (name, rest) if sep and name in cls.model_fields else ("settings", msg)
+            raise InputError(field, msg) from None
 
     @classmethod
     def env_values(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

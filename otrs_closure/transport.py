@@ -67,6 +67,7 @@ _RESULT_KEYS = {
 }
 
 # Answers of Znuny's REST transport that a repeat cannot change (configuration errors).
+# Matched anywhere in the first line: Znuny prefixes some with "HTTP::REST " (67).
 _DETERMINISTIC_500 = (
     "Error while determine Operation",
     "Error while decoding request content",
@@ -155,7 +156,7 @@ def check_answer(response: requests.Response, operation: str, ticket: str | int 
             )
         first_line = text.strip().splitlines()[0][:200] if text.strip() else ""
         plain = "text/plain" in response.headers.get("Content-Type", "")
-        deterministic = status == 500 and plain and first_line.startswith(_DETERMINISTIC_500)
+        deterministic = status == 500 and plain and any(m in first_line for m in _DETERMINISTIC_500)
         if status in (401, 407):
             raise AuthenticationError(f"HTTP {status} from the server or a proxy in front of it", **ctx)
         if status == 404:
@@ -255,10 +256,10 @@ class _PyOtrsClient(pyotrs.Client):  # type: ignore[misc]
         operation = str(self.operation)
         data = check_answer(response, operation, self.ticket_ref)
         self.result_json = data
+        result: Any = data.get(_RESULT_KEYS.get(operation, operation))
         if operation == "TicketSearch":
-            self.result = list(data.get("TicketID") or [])
-        else:
-            self.result = data.get(_RESULT_KEYS.get(operation, operation))
+            result = list(result or [])  # "{}" means no match
+        self.result = result
         return True
 
 
@@ -315,11 +316,12 @@ class GenericInterfaceTransport:
             raise _transport_error(exc, operation, ticket) from exc
 
     def _new_session(self, client: _PyOtrsClient) -> str:
+        """One SessionCreate attempt. It is always made on behalf of an operation whose own
+        retry loop (reads, the preflight, or a write step) retries it; a loop here as well
+        would multiply the attempts (retry_attempts squared)."""
         client.operation = "SessionCreate"
         client.ticket_ref = None
-        for attempt in self.policy.reads():
-            with attempt:
-                self._guard("SessionCreate", None, client.session_create)
+        self._guard("SessionCreate", None, client.session_create)
         sid = client.result_json.get("SessionID") if isinstance(client.result_json, dict) else None
         if not sid:
             raise ServerError("SessionCreate answered without a SessionID", operation="SessionCreate")
@@ -337,8 +339,8 @@ class GenericInterfaceTransport:
         """One exchange with the session; on ``*.AuthFail`` one new session and one repeat.
         AuthFail is answered before Znuny writes anything, so repeating a write is safe."""
         client = self._client()
-        client.ticket_ref = ticket
         sid = self.session_id()
+        client.ticket_ref = ticket  # after session_id(): a SessionCreate resets it
         client.session_id_store.value = sid
         try:
             return self._guard(operation, ticket, lambda: fn(client))
