@@ -37,6 +37,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -508,8 +509,6 @@ def load_manifest(
     ``settings`` (request size limit, ``require_formats``) and ``templates`` default to the
     library's defaults; ``environ`` (where ``password_env`` variables are looked up) to
     :data:`os.environ`. A ticket named by more than one row is refused in every such row."""
-    import os
-
     path = Path(path)
     if not path.is_file():
         raise InputError("manifest", f"no such file: {path}")
@@ -602,7 +601,9 @@ class Journal:
     is skipped without a request; everything else is decided by the server (``close()`` is
     idempotent against what the ticket shows). Each record is committed at once (WAL), so a
     killed process loses at most the closures it was running, which a re-run settles.
-    Thread-safe (one connection behind a lock)."""
+    Thread-safe (one connection behind a lock). One process at a time: on POSIX an
+    exclusive ``flock`` on ``<path>.lock`` (released by the kernel even if the process is
+    killed) refuses a second batch on the same journal, whose closures could race."""
 
     SCHEMA_VERSION = "1"
 
@@ -610,6 +611,8 @@ class Journal:
         self.path = Path(path)
         self.server = server
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None
+        self._take_process_lock()
         try:
             self._db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -622,7 +625,30 @@ class Journal:
                 raise InputError("journal", f"{self.path.name} has journal schema {found[0]}, expected "
                                             f"{self.SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
+            self._release_process_lock()
             raise InputError("journal", f"{self.path.name} is not a usable SQLite journal ({exc})") from None
+
+    def _take_process_lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise InputError("journal", f"cannot create {lock_path.name} ({exc.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise InputError("journal", f"{self.path.name} is in use by another batch; wait for it to end") from None
+        self._lock_fd = fd
+
+    def _release_process_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     def __repr__(self) -> str:
         return f"<Journal {self.path} server={self.server}>"
@@ -636,6 +662,7 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._release_process_lock()
 
     @staticmethod
     def _now() -> str:

@@ -27,6 +27,7 @@ from otrs_closure.errors import (
     TicketNotFound,
 )
 from otrs_closure.models import ClosureReceipt, FormatFiles, Incident, ServiceRequest, UserOnboarding
+from otrs_closure.note import MASK
 
 __all__ = ["main", "EXIT_CODES"]
 
@@ -208,8 +209,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         with client:
             try:
-                receipt = client.close(ticket_number=number, attention=attention, formats=_demo_files(Path(tmp)))
-                again = client.close(ticket_number=number, attention=attention, formats=_demo_files(Path(tmp)))
+                formats = _demo_files(Path(tmp))
+                receipt = client.close(ticket_number=number, attention=attention, formats=formats)
+                again = client.close(ticket_number=number, attention=attention, formats=formats)
             except OtrsClosureError as exc:
                 return _fail(exc, args.json)
         _print_receipt(receipt, args.json)
@@ -222,8 +224,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
                       f"{not art.is_visible_for_customer}, {len(art.attachments)} attachment(s)")
                 for att in art.attachments:
                     print(f"    - {att.filename} ({att.size} bytes, {att.content_type})")
-            print("  (the onboarding password is in the note body on the server, as the manual requires;"
-                  " it is not printed here)")
+                if art.article_id == receipt.note_article_id:
+                    secret = attention.password.get_secret_value()
+                    for line in art.body.replace(secret, MASK).splitlines():
+                        print(f"      | {line}")
+            print("  (the note on the server carries the onboarding password, as the manual requires;"
+                  " it is masked here)")
     return EXIT_OK
 
 

@@ -465,6 +465,7 @@ class Closure:
             attachments=a.attachments if a else (),
             steps=ClosureSteps(**progress.steps),
             writes_sent=progress.writes,
+            verified=snap is not None,
         )
 
     def _settle_after_failure(self, ticket: int, progress: _Progress) -> tuple[TicketSnapshot | None, Assessment | None]:
@@ -536,6 +537,9 @@ class Closure:
             snap2, a2 = self._settle_after_failure(ticket, progress)
             receipt = self._receipt(snap2, ticket, ticket_number, progress, a2)
             if receipt.complete:
+                if not receipt.verified:
+                    log.warning("ticket %s: every step was answered done, but the ticket could not be "
+                                "read back (%s); the receipt is unverified", ticket, type(exc).__name__)
                 return receipt
             raise PartialClosure(
                 f"closure of ticket {ticket} not finished: remaining {', '.join(receipt.remaining)}; "

@@ -195,6 +195,11 @@ class ClosureReceipt(BaseModel):
     attachments: tuple[AttachmentInfo, ...] = ()
     steps: ClosureSteps = ClosureSteps()
     writes_sent: int = Field(0, description="TicketUpdate requests sent by this call")
+    verified: bool = Field(
+        True,
+        description="False when the ticket could not be read back after writing: the steps are "
+        "done by the server's answers, but state, owner, attachments and attended_at are unknown",
+    )
 
     @property
     def complete(self) -> bool:

@@ -11,7 +11,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+import re
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -59,7 +60,10 @@ class ClosureSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-    base_url: str = Field(description="Server root, e.g. https://mesa.example.gob.mx")
+    base_url: str = Field(
+        description="Server root, e.g. https://mesa.example.gob.mx (a whole web service URL is split into "
+        "base_url, gi_path and webservice)"
+    )
     username: str = Field(description="Login of the closing agent")
     password: SecretStr = Field(description="Password of the closing agent")
     owner_login: str = Field(description="Login of the agent 'Agente Mesa de Servicio'")
@@ -100,6 +104,25 @@ class ClosureSettings(BaseModel):
         description="Before the first write, check once per client with a TicketUpdate the server "
         "must reject (no write) that attended_state and owner_login exist",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_service_url(cls, data: Any) -> Any:
+        """Accept the whole web service URL as base_url (what Znuny's admin screen shows):
+        ``…/nph-genericinterface.pl/Webservice/<name>`` is split into base_url, gi_path
+        and webservice, unless those were given."""
+        if not isinstance(data, dict) or not isinstance(data.get("base_url"), str):
+            return data
+        parts = urlsplit(data["base_url"].strip())
+        match = re.search(r"/nph-genericinterface\.pl/Webservice(?:ID)?/([^/?#]+)/*$", parts.path)
+        if not match:
+            return data
+        data = dict(data)
+        data["base_url"] = f"{parts.scheme}://{parts.netloc}"
+        data.setdefault("gi_path", parts.path.rstrip("/"))
+        if "/WebserviceID/" not in parts.path:
+            data.setdefault("webservice", unquote(match.group(1)))
+        return data
 
     @field_validator("base_url")
     @classmethod

@@ -284,6 +284,8 @@ def test_journal_keys_and_advice(tmp_path: Path) -> None:
         assert entry is not None and entry.attempts == 2 and entry.error is None  # the failure is history
     with Journal(path, server="http://a/ws") as j:  # persisted
         assert j.is_closed(item) and j.counts() == {"closed": 1}
+        with pytest.raises(InputError, match="in use by another batch"):
+            Journal(path, server="http://a/ws")  # one batch at a time per journal
     with Journal(path, server="http://b/ws") as j:  # another server knows nothing of it
         assert not j.is_closed(item) and j.entries() == []
     (tmp_path / "garbage").write_bytes(b"not a database" * 100)

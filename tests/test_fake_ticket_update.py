@@ -535,3 +535,29 @@ def test_perl_decode_base64() -> None:
     assert perl_decode_base64("QQ==QUJD") == b"A"
     assert perl_decode_base64("QUJDR") == b"ABC"
     assert perl_decode_base64("QU\nJD\r\n") == b"ABC"
+
+
+def test_include_ticket_data_option() -> None:
+    fake = FakeZnuny.service_desk(include_ticket_data=True)
+    ticket_id, number = fake.new_service_desk_ticket()
+    with fake.mock() as base_url:
+        api = Api(base_url)
+        answer = api.update(ticket_id, {"Article": NOTE, "Attachment": attachment("a.pdf", PDF)}).json()
+        assert answer["TicketNumber"] == number
+        assert answer["Ticket"]["Article"]["ArticleID"] == answer["ArticleID"]
+        assert base64.b64decode(answer["Ticket"]["Article"]["Attachment"][0]["Content"]) == PDF
+        only_ticket = api.update(ticket_id, {"DynamicField": {"Name": "NumeroSerie", "Value": "SN"}}).json()
+        assert only_ticket["Ticket"]["DynamicField"] == [{"Name": "NumeroSerie", "Value": "SN"}]
+        assert "Article" not in only_ticket["Ticket"]
+
+
+def test_records_can_be_trimmed() -> None:
+    fake = FakeZnuny.service_desk(record_bodies=False, max_records=2)
+    ticket_id, _ = fake.new_service_desk_ticket()
+    with fake.mock() as base_url:
+        api = Api(base_url)
+        for _ in range(3):
+            api.update(ticket_id, {"Ticket": {"Title": "x"}})
+    assert len(fake.requests) == 2
+    assert all(r.body is None for r in fake.requests)
+    assert fake.calls("TicketUpdate") == 3

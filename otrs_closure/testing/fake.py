@@ -34,6 +34,8 @@ from otrs_closure.testing.views import TicketView, assert_ticket, ticket_view
 if TYPE_CHECKING:  # pragma: no cover
     import responses
 
+    from otrs_closure.client import ClosureClient
+
 __all__ = ["FakeZnuny", "CreatedTicket"]
 
 
@@ -84,6 +86,16 @@ class FakeZnuny:
         root_password: str = "root",
         initial_data: bool = True,
     ) -> None:
+        """Build an empty Znuny (initial data only: root@localhost, queues, states, ticket 1).
+
+        ``routes`` defaults to the 6.5.15 example web service; ``max_length`` is the
+        transport's MaxLength (413 above it); ``keep_alive`` chooses ``Connection:
+        Keep-Alive`` (as recorded) or ``close``; ``include_ticket_data`` mimics the operation
+        config flag of TicketUpdate; ``record_bodies``/``max_records`` bound the memory the
+        request log uses; sessions die ``session_max_idle_time`` s after creation (not
+        sliding) and, with ``session_check_remote_ip``, when used from another IP (serve door);
+        ``start_time``/``frozen_clock`` set the fake clock.
+        """
         self.clock = FakeClock(start_time, frozen=frozen_clock, timezone=timezone)
         self._store = Store(
             self.clock,
@@ -546,6 +558,21 @@ class FakeZnuny:
             )
         return article
 
+    def client(self, username: str = "tecnico1", owner_login: str = "agente.mesa", **options: Any) -> ClosureClient:
+        """A :class:`~otrs_closure.ClosureClient` for this fake's open door, logged in as a
+        seeded agent (default: the technician) and handing tickets to ``owner_login``."""
+        if self.base_url is None:
+            raise RuntimeError("open a door first: with fake.mock() or with fake.serve()")
+        from otrs_closure.client import ClosureClient
+
+        return ClosureClient(
+            base_url=self.base_url,
+            username=username,
+            password=self.credentials[username],
+            owner_login=owner_login,
+            **options,
+        )
+
     def new_service_desk_ticket(self, title: str = "Impresora no imprime") -> CreatedTicket:
         """A ticket as in recording 10: by tecnico1, owned and locked by tecnico1, in Mesa de Servicio."""
         return self.create_ticket(
@@ -575,8 +602,8 @@ class FakeZnuny:
             raise KeyError(f"no ticket {ref!r}")
         return found
 
-    def ticket(self, ref: int | str) -> TicketView:
-        """Frozen snapshot of a ticket by TicketID (int) or TicketNumber (str)."""
+    def ticket(self, ref: int | str | TicketView) -> TicketView:
+        """Frozen snapshot of a ticket by TicketID (int) or TicketNumber (str), or a fresh one of a view."""
         with self._store.lock:
             return ticket_view(self._store, self._ticket(ref))
 
@@ -587,7 +614,7 @@ class FakeZnuny:
 
     def assert_ticket(self, ref: int | str | TicketView, **expected: Any) -> TicketView:
         """Re-read the ticket and :func:`~otrs_closure.testing.views.assert_ticket` it; returns the view."""
-        view = self.ticket(ref.ticket_id if isinstance(ref, TicketView) else ref)
+        view = self.ticket(ref)
         assert_ticket(view, **expected)
         return view
 
@@ -649,7 +676,8 @@ class FakeZnuny:
         ticket: int | str | None = None,
         message: str | None = None,
     ) -> None:
-        """Make a TicketUpdate write step fail (HTTP 500 JSON fault, earlier writes kept)."""
+        """Make a write step fail (HTTP 500 JSON fault, earlier writes kept): TicketUpdate's
+        section 4.4 steps; ARTICLE/ATTACHMENT/DYNAMIC_FIELD also hit HTTP TicketCreate."""
         with self._store.lock:
             ticket_id = self._ticket(ticket).ticket_id if ticket is not None else None
             self._store.write_failures.append(
