@@ -1,7 +1,8 @@
 """Benchmarks of otrs_closure against the obvious alternative, measured side by side in
 one run against the loopback fake Znuny with a per-request latency (default 20 ms).
 
-    python benchmarks/run.py [--quick] [--latency 0.02] [--batch 500] [--scan-mb 50] [--out FILE]
+    python benchmarks/run.py [--quick] [--latency 0.02] [--closures N] [--batch N] [--scan-mb 50]
+                             [--skip trips|wall|batch|memory] [--out FILE]
 
 Prints a table of ratios (and writes it to ``benchmarks/results/latest.md``):
 
@@ -9,7 +10,10 @@ Prints a table of ratios (and writes it to ``benchmarks/results/latest.md``):
   4: search, get, two writes, verify read) and against the pyotrs baseline script
   (``baseline_pyotrs.py``: 6 round trips, each on a new connection);
 * wall time per closure, ours / baseline, closures run one after the other, alternating;
-* a batch of N closures at 1, 4, 8 and 16 workers: speed-up over 1 worker;
+* a batch of N closures at 1, 4, 8 and 16 workers: speed-up over 1 worker — each run
+  against a fresh fake holding only its batch (the fake's TicketSearch scans every ticket
+  it holds; Znuny's is an indexed query), once with the fake served from a thread of this
+  process (it then shares the client's GIL and CPUs) and once from a process of its own;
 * peak memory growth of one closure with a big signed scan, as a multiple of the file
   size, ours and the baseline's, each measured in its own subprocess
   (``memory_probe.py``) against a fake served by this process.
@@ -162,21 +166,6 @@ class Env:
                        str(self.editable))
 
 
-def server_nodelay(enable: bool) -> str:
-    """The fake's loopback server is the stdlib's, which writes an answer's headers and
-    body in two send()s without TCP_NODELAY: every answer on a kept-alive connection then
-    waits ~40 ms for the client's delayed ACK (Nagle), an artefact no real Znuny has
-    (Apache sets TCP_NODELAY on every connection). Set it, as Apache does, unless told not to."""
-    from otrs_closure.testing import server
-
-    handler = server._Handler  # noqa: SLF001 - the fake's request handler class
-    if enable and not handler.disable_nagle_algorithm:
-        handler.disable_nagle_algorithm = True
-        return "TCP_NODELAY set on the fake's server sockets by the benchmark (as Apache does)"
-    return "fake's server sockets as shipped" + (" (TCP_NODELAY)" if handler.disable_nagle_algorithm else
-                                                  " (no TCP_NODELAY: ~40 ms delayed-ACK stall per kept-alive answer)")
-
-
 def _root(url: str) -> str:
     return url.split("/otrs/nph-genericinterface.pl")[0]  # the doors yield the web service URL
 
@@ -194,8 +183,7 @@ def environment(latency: float, folder: Path) -> Iterator[Env]:
                   write_docx(folder / "formato.docx"))
 
 
-def _serve_in_child(conn: Connection, latency: float, nodelay: bool) -> None:
-    server_nodelay(nodelay)
+def _serve_in_child(conn: Connection, latency: float) -> None:
     fake = FakeZnuny.service_desk()
     with fake.serve(port=0, latency=latency) as url:
         conn.send(url)
@@ -204,11 +192,11 @@ def _serve_in_child(conn: Connection, latency: float, nodelay: bool) -> None:
 
 
 @contextmanager
-def child_environment(latency: float, folder: Path, nodelay: bool) -> Iterator[Env]:
+def child_environment(latency: float, folder: Path) -> Iterator[Env]:
     """The fake served by a process of its own, as a real server would be."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve_in_child, args=(child, latency, nodelay), daemon=True)
+    proc = ctx.Process(target=_serve_in_child, args=(child, latency), daemon=True)
     proc.start()
     try:
         url = parent.recv()
@@ -386,14 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=None, help="closures per batch run (default 500; --quick 100)")
     p.add_argument("--scan-mb", type=int, default=50, help="size of the big signed scan, MB")
     p.add_argument("--skip", action="append", default=[], choices=["trips", "wall", "batch", "memory"])
-    p.add_argument("--no-nodelay", action="store_true",
-                   help="leave the fake's loopback server without TCP_NODELAY (shows the delayed-ACK artefact)")
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"), help="where to write the table")
     a = p.parse_args(argv)
     n = a.closures or (10 if a.quick else 60)
     batch_n = a.batch or (100 if a.quick else 500)
     install_counters()
-    sockets = server_nodelay(not a.no_nodelay)
 
     rows: list[Row] = []
     details: dict[str, Any] = {}
@@ -413,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             r, d = batch_speedup(lambda: environment(a.latency, folder), batch_n, (1, 4, 8, 16))
             rows += r
             details["batch"] = d
-            r, d = batch_speedup(lambda: child_environment(a.latency, folder, not a.no_nodelay), batch_n, (1, 8, 16))
+            r, d = batch_speedup(lambda: child_environment(a.latency, folder), batch_n, (1, 8, 16))
             rows += r
             details["batch_own_process"] = d
         if "memory" not in a.skip:
@@ -427,8 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"`{command}` — {time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), fake latency "
-        f"{a.latency * 1000:.0f} ms/request, {n} closures per side, batch of {batch_n}, {elapsed:.0f} s in all; "
-        f"{sockets}"
+        f"{a.latency * 1000:.0f} ms/request, {n} closures per side, batch of {batch_n}, {elapsed:.0f} s in all"
     )
     text = header + "\n\n" + table(rows) + "\n"
     print(text)

@@ -1,6 +1,7 @@
 """otrs_closure: close Service Desk tickets in OTRS/Znuny as the Mexico City Service
 Desk agent manual prescribes, through the GenericInterface REST web service."""
 
+from otrs_closure.batch import BatchItem, BatchResult, BatchStatus, load_manifest
 from otrs_closure.client import ClosureClient
 from otrs_closure.closure import ClosurePlan, PlannedRequest
 from otrs_closure.errors import (
@@ -34,6 +35,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ClosureClient",
+    "BatchItem",
+    "BatchResult",
+    "BatchStatus",
+    "load_manifest",
     "ClosureSettings",
     "Route",
     "NoteTemplates",

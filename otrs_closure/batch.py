@@ -11,9 +11,11 @@ first write, a bounded worker pool, a resumable journal, and the summary report.
   of them.
 * **The pool** (:func:`run_batch`, :meth:`ClosureClient.close_many`): ``workers`` threads
   share one :class:`~otrs_closure.ClosureClient`. The client is thread-safe: its transport
-  keeps one pyotrs client and one ``requests.Session`` (keep-alive pool) *per thread* and
-  shares one GenericInterface session, so "one transport per worker" holds with one client
-  and N threads, and the session is reused across every ticket of the batch. An optional
+  lends each exchange a pyotrs client with its own ``requests.Session`` (keep-alive pool)
+  for that thread's exclusive use — pyotrs's client is stateful — and shares one
+  GenericInterface session, so "one transport per worker" holds with one client and N
+  threads, the pool never outgrows the concurrency, and the session is reused across every
+  ticket of the batch (and of later batches). An optional
   rate limit bounds the closures started per second. A failure in one row never stops the
   others; only a failure that every row would share (the agent's credentials refused, the
   attended state or the owner missing on the server) stops the batch early, and the rows
@@ -45,21 +47,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, Any, TextIO
 
+from otrs_closure.client import ClosureClient
 from otrs_closure.closure import prepare
 from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError
 from otrs_closure.files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
 from otrs_closure.models import ClosureReceipt, FormatFiles, Incident, ServiceRequest, UserOnboarding
 from otrs_closure.note import NoteTemplates
 from otrs_closure.settings import ClosureSettings
-
-if TYPE_CHECKING:  # pragma: no cover
-    from otrs_closure.client import ClosureClient
 
 __all__ = [
     "COLUMNS",
@@ -72,6 +72,7 @@ __all__ = [
     "JournalEntry",
     "BatchSummary",
     "load_manifest",
+    "manifest_format",
     "run_batch",
     "make_progress",
     "add_batch_command",
@@ -151,20 +152,19 @@ class BatchItem:
     closure_id: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.ticket_number is None) == (self.ticket_id is None):
-            raise InputError("ticket", "give exactly one of ticket_number or ticket_id")
+        ClosureClient._check_ticket(self.ticket_number, self.ticket_id)
         if not isinstance(self.attention, (ServiceRequest, UserOnboarding, Incident)):
             raise InputError("attention", "must be a ServiceRequest, UserOnboarding or Incident")
 
     @property
     def key(self) -> str:
         """The ticket as the manifest names it: ``number:<TicketNumber>`` or ``id:<TicketID>``."""
-        return f"number:{self.ticket_number}" if self.ticket_number is not None else f"id:{self.ticket_id}"
+        return _ticket_names(self.ticket_number, self.ticket_id)[0]
 
     @property
     def ticket(self) -> str:
         """The ticket for people: its number, or ``TicketID <id>``."""
-        return self.ticket_number if self.ticket_number is not None else f"TicketID {self.ticket_id}"
+        return _ticket_names(self.ticket_number, self.ticket_id)[1]
 
     @property
     def kind(self) -> str:
@@ -172,7 +172,7 @@ class BatchItem:
 
     def where(self) -> str:
         """``manifest.csv:12`` (or ``item 12``)."""
-        return f"{self.source}:{self.row}" if self.source else f"item {self.row}"
+        return _where(self.source, self.row)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the note's texts or the onboarding password."""
@@ -184,6 +184,17 @@ class BatchItem:
             "kind": self.kind,
             "closure_id": self.closure_id,
         }
+
+
+def _ticket_names(number: str | None, ticket_id: int | None) -> tuple[str, str]:
+    """(journal key, name for people) of a ticket named by number or by id."""
+    if number is not None:
+        return f"number:{number}", number
+    return f"id:{ticket_id}", f"TicketID {ticket_id}"
+
+
+def _where(source: str, row: int) -> str:
+    return f"{source}:{row}" if source else f"item {row}"
 
 
 def _who(ticket: str | None, before: str, after: str) -> str:
@@ -210,8 +221,13 @@ class RowProblem:
         return InputError(self.field, self.problem)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "source": self.source, "ticket": self.ticket, "field": self.field,
-                "problem": self.problem}
+        return {
+            "row": self.row,
+            "source": self.source,
+            "ticket": self.ticket,
+            "field": self.field,
+            "problem": self.problem,
+        }
 
 
 @dataclass(frozen=True)
@@ -241,10 +257,25 @@ class BatchResult:
         return self.error.error_code if self.error is not None else None
 
     @classmethod
-    def for_item(cls, item: BatchItem, status: BatchStatus, *, receipt: ClosureReceipt | None = None,
-                 error: OtrsClosureError | None = None, elapsed: float = 0.0) -> BatchResult:
-        return cls(status=status, item=item, receipt=receipt, error=error, row=item.row, source=item.source,
-                   ticket=item.ticket, elapsed=elapsed)
+    def for_item(
+        cls,
+        item: BatchItem,
+        status: BatchStatus,
+        *,
+        receipt: ClosureReceipt | None = None,
+        error: OtrsClosureError | None = None,
+        elapsed: float = 0.0,
+    ) -> BatchResult:
+        return cls(
+            status=status,
+            item=item,
+            receipt=receipt,
+            error=error,
+            row=item.row,
+            source=item.source,
+            ticket=item.ticket,
+            elapsed=elapsed,
+        )
 
     @classmethod
     def invalid_rows(cls, problems: Iterable[RowProblem]) -> list[BatchResult]:
@@ -254,13 +285,21 @@ class BatchResult:
             by_row.setdefault((p.source, p.row), []).append(p)
         out = []
         for (source, row), probs in sorted(by_row.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-            out.append(cls(status=BatchStatus.INVALID, error=probs[0].to_error(), problems=tuple(probs),
-                           row=row, source=source, ticket=probs[0].ticket or ""))
+            out.append(
+                cls(
+                    status=BatchStatus.INVALID,
+                    error=probs[0].to_error(),
+                    problems=tuple(probs),
+                    row=row,
+                    source=source,
+                    ticket=probs[0].ticket or "",
+                )
+            )
         return out
 
     def describe(self) -> str:
         """One line for people (no secrets: texts and passwords are never included)."""
-        head = f"{self.source}:{self.row}" if self.source else f"item {self.row}"
+        head = _where(self.source, self.row)
         who = _who(self.ticket, " ", "")
         if self.status is BatchStatus.INVALID:
             what = "; ".join(f"{p.field}: {p.problem}" for p in self.problems) or str(self.error)
@@ -308,40 +347,36 @@ def _text(value: Any, fld: str, problems: list[tuple[str, str]]) -> str | None:
 
 
 def _ticket(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> tuple[str | None, int | None]:
+    """The row's ticket_number / ticket_id, coerced from text, checked by the client's own rule."""
     number = _text(raw.get("ticket_number"), "ticket_number", problems)
-    id_value = raw.get("ticket_id")
+    id_raw = raw.get("ticket_id")
     ticket_id: int | None = None
-    if isinstance(id_value, bool):
-        problems.append(("ticket_id", "must be a positive integer"))
-    elif isinstance(id_value, int):
-        ticket_id = id_value
-    else:
-        id_text = _text(id_value, "ticket_id", problems)
-        if id_text is not None:
-            if id_text.isdigit():
-                ticket_id = int(id_text)
-            else:
-                problems.append(("ticket_id", f"must be a positive integer, not {id_text[:30]!r}"))
-                return number, None
-    if ticket_id is not None and ticket_id <= 0:
-        problems.append(("ticket_id", "must be a positive integer"))
-    if number is not None and not number.isdigit():
-        problems.append(("ticket_number", f"must be the ticket number's digits, not {number[:30]!r}"))
-    if number is not None and (ticket_id is not None or raw.get("ticket_id") not in (None, "")):
-        problems.append(("ticket", "give ticket_number or ticket_id, not both"))
-    elif number is None and raw.get("ticket_id") in (None, ""):
-        problems.append(("ticket", "give ticket_number or ticket_id"))
+    if isinstance(id_raw, int) and not isinstance(id_raw, bool):
+        ticket_id = id_raw
+    elif id_raw is not None:
+        id_text = None if isinstance(id_raw, bool) else _text(id_raw, "ticket_id", problems)
+        if id_text is not None and id_text.lstrip("-").isdigit():
+            ticket_id = int(id_text)
+        elif id_text is not None or isinstance(id_raw, bool):
+            problems.append(("ticket_id", "must be a positive integer"))
+            return number, None
+    try:
+        ClosureClient._check_ticket(number, ticket_id)
+    except InputError as exc:
+        problems.append((exc.field, exc.problem))
     return number, ticket_id
 
 
-def _attention(kind: str, values: dict[str, str | None], environ: Mapping[str, str],
-               problems: list[tuple[str, str]]) -> Attention | None:
+def _attention(
+    kind: str, values: dict[str, str | None], environ: Mapping[str, str], problems: list[tuple[str, str]]
+) -> Attention | None:
     try:
         if kind == "service_request":
             return ServiceRequest(description=values["description"] or "")
         if kind == "incident":
-            return Incident(problem=values["problem"] or "", solution=values["solution"] or "",
-                            description=values["description"])
+            return Incident(
+                problem=values["problem"] or "", solution=values["solution"] or "", description=values["description"]
+            )
         var = values["password_env"]
         password = ""
         if var is None:
@@ -352,8 +387,13 @@ def _attention(kind: str, values: dict[str, str | None], environ: Mapping[str, s
             password = environ.get(var, "")
             if not password:
                 problems.append(("password_env", f"the variable {var} is not set"))
-        return UserOnboarding(description=values["description"] or "", access_url=values["access_url"] or "",
-                              login=values["login"] or "", password=password or "-")
+        # A stand-in password when the variable is missing, so the other fields are checked too.
+        return UserOnboarding(
+            description=values["description"] or "",
+            access_url=values["access_url"] or "",
+            login=values["login"] or "",
+            password=password or "-",
+        )
     except InputError as exc:
         problems.append((exc.field, exc.problem))
         return None
@@ -373,8 +413,10 @@ def _formats(raw: Mapping[str, Any], base_dir: Path, problems: list[tuple[str, s
     except InputError as exc:
         # Report a problem of each file, not only the first one found.
         found = False
-        for path, role, allowed in ((scan_path, "signed_scan", SIGNED_SCAN_TYPES),
-                                    (editable_path, "editable", EDITABLE_TYPES)):
+        for path, role, allowed in (
+            (scan_path, "signed_scan", SIGNED_SCAN_TYPES),
+            (editable_path, "editable", EDITABLE_TYPES),
+        ):
             try:
                 prepare_file(path, role, allowed)
             except InputError as file_exc:
@@ -393,8 +435,8 @@ def _parse_row(
     settings: ClosureSettings,
     templates: NoteTemplates,
     environ: Mapping[str, str],
-) -> tuple[BatchItem | None, str | None, list[RowProblem]]:
-    """(item or None, ticket key or None, problems) for one manifest row."""
+) -> tuple[BatchItem | None, tuple[str, str] | None, list[RowProblem]]:
+    """(item or None, (ticket key, name) or None, problems) for one manifest row."""
     found: list[tuple[str, str]] = []
     for name in raw:
         if name is None or name == "":
@@ -404,8 +446,7 @@ def _parse_row(
         elif name not in COLUMNS:
             found.append((name, f"unknown column; expected {', '.join(COLUMNS)}"))
     number, ticket_id = _ticket(raw, found)
-    ticket = number if number is not None else (f"TicketID {ticket_id}" if ticket_id is not None else None)
-    key = f"number:{number}" if number is not None else (f"id:{ticket_id}" if ticket_id is not None else None)
+    names = _ticket_names(number, ticket_id) if number is not None or ticket_id is not None else None
 
     values = {name: _text(raw.get(name), name, found) for name in _TEXT_FIELDS}
     kind = _text(raw.get("kind"), "kind", found)
@@ -425,14 +466,22 @@ def _parse_row(
     if not found and attention is not None:
         try:
             prepared = prepare(settings, templates, attention, formats)
-            item = BatchItem(attention=attention, ticket_number=number, ticket_id=ticket_id, formats=formats,
-                             row=row, source=source, closure_id=prepared.closure_id)
+            item = BatchItem(
+                attention=attention,
+                ticket_number=number,
+                ticket_id=ticket_id,
+                formats=formats,
+                row=row,
+                source=source,
+                closure_id=prepared.closure_id,
+            )
         except InputError as exc:
             found.append((exc.field, exc.problem))
     first: dict[str, str] = {}
     for f, p in found:
         first.setdefault(f, p)  # one problem per field: the first found
-    return item, key, [RowProblem(row, source, ticket, f, p) for f, p in first.items()]
+    ticket = names[1] if names else None
+    return item, names, [RowProblem(row, source, ticket, f, p) for f, p in first.items()]
 
 
 def _read_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
@@ -452,19 +501,16 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
         for raw in reader:
             row = start
             start = reader.line_num + 1
-            if all((v is None or (isinstance(v, str) and not v.strip())) for k, v in raw.items() if k is not None) \
-                    and None not in raw:
+            if (
+                all((v is None or (isinstance(v, str) and not v.strip())) for k, v in raw.items() if k is not None)
+                and None not in raw
+            ):
                 continue  # a row of empty cells
             yield row, raw
 
 
-class _BadLine(Exception):
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | _BadLine]]:
+def _read_jsonl(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    """(line number, object) per non-blank line, or (line number, problem) for a bad one."""
     with path.open(encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
@@ -472,15 +518,9 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | _BadLine]
             try:
                 raw = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield number, _BadLine(f"not JSON ({exc.msg} at column {exc.colno})")
+                yield number, f"not JSON ({exc.msg} at column {exc.colno})"
                 continue
-            except ValueError:
-                yield number, _BadLine("not JSON")
-                continue
-            if not isinstance(raw, dict):
-                yield number, _BadLine("each line must be a JSON object")
-                continue
-            yield number, raw
+            yield number, raw if isinstance(raw, dict) else "each line must be a JSON object"
 
 
 def manifest_format(path: Path) -> str:
@@ -519,15 +559,15 @@ def load_manifest(
     source = path.name
     fmt = manifest_format(path)
 
-    parsed: list[tuple[int, BatchItem | None, str | None, list[RowProblem]]] = []
+    parsed: list[tuple[int, BatchItem | None, tuple[str, str] | None, list[RowProblem]]] = []
     try:
         if fmt == "csv":
             for row, raw in _read_csv(path):
                 parsed.append((row, *_parse_row(raw, row, source, base_dir, settings, templates, env)))
         else:
             for row, obj in _read_jsonl(path):
-                if isinstance(obj, _BadLine):
-                    parsed.append((row, None, None, [RowProblem(row, source, None, "line", obj.problem)]))
+                if isinstance(obj, str):
+                    parsed.append((row, None, None, [RowProblem(row, source, None, "line", obj)]))
                 else:
                     parsed.append((row, *_parse_row(obj, row, source, base_dir, settings, templates, env)))
     except UnicodeDecodeError:
@@ -536,17 +576,20 @@ def load_manifest(
         raise InputError("manifest", f"{path.name} is not valid CSV: {exc}") from None
 
     rows_of: dict[str, list[int]] = {}
-    for row, _item, key, _probs in parsed:
-        if key is not None:
-            rows_of.setdefault(key, []).append(row)
+    for row, _item, names, _probs in parsed:
+        if names is not None:
+            rows_of.setdefault(names[0], []).append(row)
     items: list[BatchItem] = []
     problems: list[RowProblem] = []
-    for row, item, key, probs in parsed:
-        if key is not None and len(rows_of[key]) > 1:
-            others = ", ".join(str(r) for r in rows_of[key])
-            ticket = key.split(":", 1)[1] if key.startswith("number:") else f"TicketID {key[3:]}"
-            probs = [*probs, RowProblem(row, source, ticket, "ticket",
-                                        f"named by rows {others}: a manifest closes each ticket once")]
+    for row, item, names, probs in parsed:
+        if names is not None and len(rows_of[names[0]]) > 1:
+            others = ", ".join(str(r) for r in rows_of[names[0]])
+            probs = [
+                *probs,
+                RowProblem(
+                    row, source, names[1], "ticket", f"named by rows {others}: a manifest closes each ticket once"
+                ),
+            ]
         if probs:
             problems.extend(probs)
         elif item is not None:
@@ -622,8 +665,9 @@ class Journal:
             if found is None:
                 self._db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (self.SCHEMA_VERSION,))
             elif found[0] != self.SCHEMA_VERSION:
-                raise InputError("journal", f"{self.path.name} has journal schema {found[0]}, expected "
-                                            f"{self.SCHEMA_VERSION}")
+                raise InputError(
+                    "journal", f"{self.path.name} has journal schema {found[0]}, expected {self.SCHEMA_VERSION}"
+                )
         except sqlite3.DatabaseError as exc:
             self._release_process_lock()
             raise InputError("journal", f"{self.path.name} is not a usable SQLite journal ({exc})") from None
@@ -670,8 +714,16 @@ class Journal:
 
     def _row(self, r: tuple[Any, ...]) -> JournalEntry:
         return JournalEntry(
-            ticket_key=r[0], closure_id=r[1], status=r[2], ticket_id=r[3], ticket_number=r[4], row=r[5],
-            source=r[6], attempts=r[7], error=json.loads(r[8]) if r[8] else None, updated_at=r[9],
+            ticket_key=r[0],
+            closure_id=r[1],
+            status=r[2],
+            ticket_id=r[3],
+            ticket_number=r[4],
+            row=r[5],
+            source=r[6],
+            attempts=r[7],
+            error=json.loads(r[8]) if r[8] else None,
+            updated_at=r[9],
         )
 
     _COLS = "ticket_key, closure_id, status, ticket_id, ticket_number, row, source, attempts, error, updated_at"
@@ -711,15 +763,25 @@ class Journal:
                 " ON CONFLICT (server, ticket_key, closure_id) DO UPDATE SET status = 'started',"
                 " attempts = attempts + 1, row = excluded.row, source = excluded.source,"
                 " updated_at = excluded.updated_at",
-                (self.server, item.key, item.closure_id, item.ticket_id, item.ticket_number, item.row,
-                 item.source or None, self._now()),
+                (
+                    self.server,
+                    item.key,
+                    item.closure_id,
+                    item.ticket_id,
+                    item.ticket_number,
+                    item.row,
+                    item.source or None,
+                    self._now(),
+                ),
             )
 
     def record_result(self, result: BatchResult) -> None:
         """The closure ended: ``closed`` (or already closed) or ``failed``."""
         item = result.item
-        if item is None or item.closure_id is None or result.status not in (
-            BatchStatus.CLOSED, BatchStatus.ALREADY_CLOSED, BatchStatus.FAILED
+        if (
+            item is None
+            or item.closure_id is None
+            or result.status not in (BatchStatus.CLOSED, BatchStatus.ALREADY_CLOSED, BatchStatus.FAILED)
         ):
             return
         status = "closed" if result.ok else "failed"
@@ -821,8 +883,8 @@ class _Run:
             other = self.claims.claim(ticket_id, item)
             if other is not None:
                 raise InputError(
-                    "ticket", f"TicketID {ticket_id} is also {other.where()} ({other.ticket}): "
-                              "a batch closes each ticket once"
+                    "ticket",
+                    f"TicketID {ticket_id} is also {other.where()} ({other.ticket}): a batch closes each ticket once",
                 )
             receipt = client.close(attention=item.attention, ticket_id=ticket_id, formats=item.formats)
             if receipt.ticket_number is None and item.ticket_number is not None:
@@ -848,8 +910,16 @@ def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
     if item.closure_id is not None:
         return item
     prepared = prepare(client.settings, client.templates, item.attention, item.formats)
-    return BatchItem(attention=item.attention, ticket_number=item.ticket_number, ticket_id=item.ticket_id,
-                     formats=item.formats, row=item.row, source=item.source, closure_id=prepared.closure_id)
+    return replace(item, closure_id=prepared.closure_id)
+
+
+def _check_pool(workers: object, rate_limit: object) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise InputError("workers", f"must be an integer from 1 to {MAX_WORKERS}")
+    if rate_limit is not None and (
+        isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or not rate_limit > 0
+    ):
+        raise InputError("rate_limit", "must be a positive number of closures per second")
 
 
 def run_batch(
@@ -865,9 +935,9 @@ def run_batch(
     """Close every item with ``workers`` threads sharing ``client``; yields one
     :class:`BatchResult` per item, in completion order.
 
-    One :class:`~otrs_closure.ClosureClient` serves all workers: its transport keeps one
-    pyotrs client and one keep-alive ``requests.Session`` per thread (pyotrs's client is not
-    thread-safe) and one GenericInterface session shared by all, so sessions are reused
+    One :class:`~otrs_closure.ClosureClient` serves all workers: its transport lends each
+    exchange a pyotrs client with its own keep-alive ``requests.Session`` (pyotrs's client is
+    not thread-safe) and shares one GenericInterface session, so sessions are reused
     across tickets. ``rate_limit`` bounds the closures started per second (a closure is 4–5
     requests). ``journal`` skips rows it records closed (no request) and records each row as
     it starts and ends; ``recheck=True`` sends journaled rows to the server anyway.
@@ -880,16 +950,14 @@ def run_batch(
     for the closures already running (they are journaled) and starts no more.
 
     Raises :class:`InputError` at once for a bad ``workers`` or ``rate_limit``."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
-        raise InputError("workers", f"must be an integer from 1 to {MAX_WORKERS}")
-    if rate_limit is not None and (isinstance(rate_limit, bool) or not rate_limit > 0):
-        raise InputError("rate_limit", "must be a positive number of closures per second")
+    _check_pool(workers, rate_limit)
     run = _Run(client=client, journal=journal, rate=_RateLimiter(rate_limit) if rate_limit else None)
     return _run(run, items, workers, progress, recheck)
 
 
-def _run(run: _Run, items: Iterable[BatchItem], workers: int,
-         progress: Callable[[BatchResult], None] | None, recheck: bool) -> Iterator[BatchResult]:
+def _run(
+    run: _Run, items: Iterable[BatchItem], workers: int, progress: Callable[[BatchResult], None] | None, recheck: bool
+) -> Iterator[BatchResult]:
     def emit(result: BatchResult) -> BatchResult:
         if progress is not None:
             progress(result)
@@ -964,8 +1032,13 @@ class _RichProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("closing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-            TimeRemainingColumn(), console=Console(file=stream), transient=False,
+            TextColumn("closing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
         )
         self._task = self._progress.add_task("batch", total=total, status="")
         self._counts: dict[str, int] = {}
@@ -1083,8 +1156,11 @@ class BatchSummary:
         console = Console(file=stream, highlight=False, width=None if stream.isatty() else 160)
         ascii_box = box.ASCII if not stream.isatty() else box.SIMPLE_HEAD
         elapsed = (self.finished_at - self.started_at).total_seconds()
-        console.print(f"batch: {self.total} row(s) in {elapsed:.1f} s with {self.workers} worker(s)"
-                      + (" (interrupted)" if self.interrupted else ""), markup=False)
+        console.print(
+            f"batch: {self.total} row(s) in {elapsed:.1f} s with {self.workers} worker(s)"
+            + (" (interrupted)" if self.interrupted else ""),
+            markup=False,
+        )
         counts = Table(box=ascii_box)
         counts.add_column("status")
         counts.add_column("rows", justify="right")
@@ -1104,8 +1180,12 @@ class BatchSummary:
                 else:
                     message = r.error.message if r.error is not None else ""
                 table.add_row(
-                    f"{r.source}:{r.row}" if r.source else str(r.row), r.ticket, r.status.value,
-                    type(r.error).__name__ if r.error is not None else "", r.error_code or "", message,
+                    _where(r.source, r.row),
+                    r.ticket,
+                    r.status.value,
+                    type(r.error).__name__ if r.error is not None else "",
+                    r.error_code or "",
+                    message,
                 )
             console.print(table)
 
@@ -1120,7 +1200,7 @@ def add_batch_command(
     fail_fn: Callable[[OtrsClosureError, bool], int],
 ) -> argparse.ArgumentParser:
     """Register ``otrs-closure batch`` on the CLI's subparsers."""
-    from otrs_closure.cli import EXIT_CODES
+    from otrs_closure.cli import EXIT_BATCH_FAILURES, EXIT_INPUT, EXIT_OK, EXIT_UNEXPECTED
 
     epilog = (
         "manifest columns (CSV header or JSONL keys), one closure a row:\n"
@@ -1128,8 +1208,12 @@ def add_batch_command(
         "  description, access_url, login, password_env (the NAME of an environment variable\n"
         "  holding the onboarding password), problem, solution, signed_scan, editable\n"
         "  (paths relative to the manifest)\n\n"
-        "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items() if k in (0, 1, 2, 5, 8, 130))
-        + "\n  0 only when every row was closed or already closed"
+        "exit codes:\n"
+        f"  {EXIT_OK}    every row was closed or already closed\n"
+        f"  {EXIT_INPUT}    bad settings or manifest, or invalid rows with --dry-run/--strict: nothing was sent\n"
+        f"  {EXIT_BATCH_FAILURES}    at least one row invalid, failed or not run (see the summary and --report)\n"
+        "  130  interrupted: the closures in progress were finished; run again to resume\n"
+        f"  {EXIT_UNEXPECTED}    unexpected error (a bug: please report it)"
     )
     p: argparse.ArgumentParser = subparsers.add_parser(
         "batch",
@@ -1141,12 +1225,19 @@ def add_batch_command(
     )
     p.add_argument("manifest", metavar="MANIFEST", help="a .csv (with a header row) or .jsonl file")
     p.add_argument("--workers", type=int, default=4, metavar="N", help="closures in parallel (default 4)")
-    p.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
-                   help="at most this many closures started per second (each is 4-5 requests)")
-    p.add_argument("--journal", metavar="PATH",
-                   help="SQLite journal: a re-run skips the rows it records closed and resumes the rest")
-    p.add_argument("--recheck", action="store_true",
-                   help="with --journal: ask the server about journaled rows too")
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="at most this many closures started per second (each is 4-5 requests)",
+    )
+    p.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="SQLite journal: a re-run skips the rows it records closed and resumes the rest",
+    )
+    p.add_argument("--recheck", action="store_true", help="with --journal: ask the server about journaled rows too")
     p.add_argument("--report", metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
     p.add_argument("--dry-run", action="store_true", help="validate every row and stop; send nothing")
     p.add_argument("--strict", action="store_true", help="send nothing when any row is invalid")
@@ -1166,10 +1257,7 @@ def cmd_batch(
     started = datetime.now(timezone.utc)
     err = sys.stderr
     try:
-        if not 1 <= args.workers <= MAX_WORKERS:
-            raise InputError("--workers", f"must be from 1 to {MAX_WORKERS}")
-        if args.rate_limit is not None and not args.rate_limit > 0:
-            raise InputError("--rate-limit", "must be a positive number")
+        _check_pool(args.workers, args.rate_limit)
         client = client_fn(args)
         items, problems = load_manifest(args.manifest, settings=client.settings, templates=client.templates)
         journal = Journal(args.journal, server=client.settings.service_url) if args.journal else None
@@ -1185,9 +1273,15 @@ def cmd_batch(
 
     def summary(results: list[BatchResult], interrupted: bool = False) -> BatchSummary:
         return BatchSummary(
-            results=results, total=total, started_at=started, finished_at=datetime.now(timezone.utc),
-            manifest=manifest, server=client.settings.service_url, workers=args.workers,
-            journal=str(args.journal) if args.journal else None, interrupted=interrupted,
+            results=results,
+            total=total,
+            started_at=started,
+            finished_at=datetime.now(timezone.utc),
+            manifest=manifest,
+            server=client.settings.service_url,
+            workers=args.workers,
+            journal=str(args.journal) if args.journal else None,
+            interrupted=interrupted,
             requests_sent=client.requests_sent,
         )
 
@@ -1207,13 +1301,23 @@ def cmd_batch(
     with client:
         try:
             with make_progress(len(items), err) as progress:
-                for result in run_batch(client, items, workers=args.workers, rate_limit=args.rate_limit,
-                                        journal=journal, progress=progress, recheck=args.recheck):
+                for result in run_batch(
+                    client,
+                    items,
+                    workers=args.workers,
+                    rate_limit=args.rate_limit,
+                    journal=journal,
+                    progress=progress,
+                    recheck=args.recheck,
+                ):
                     results.append(result)
         except KeyboardInterrupt:
             interrupted = True
-            print("otrs-closure: interrupted: the closures in progress were finished; run the same command "
-                  "again to close the rest", file=err)
+            print(
+                "otrs-closure: interrupted: the closures in progress were finished; run the same command "
+                "again to close the rest",
+                file=err,
+            )
         finally:
             if journal is not None:
                 journal.close()

@@ -71,7 +71,9 @@ def _exit_code(exc: OtrsClosureError) -> int:
 
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("connection (default: OTRS_CLOSURE_* variables; the agent password only from OTRS_CLOSURE_PASSWORD)")
+    g = p.add_argument_group(
+        "connection (default: OTRS_CLOSURE_* variables; the agent password only from OTRS_CLOSURE_PASSWORD)"
+    )
     g.add_argument("--base-url", help="server root (OTRS_CLOSURE_BASE_URL)")
     g.add_argument("--username", help="closing agent's login (OTRS_CLOSURE_USERNAME)")
     g.add_argument("--owner-login", help="login of 'Agente Mesa de Servicio' (OTRS_CLOSURE_OWNER_LOGIN)")
@@ -163,8 +165,9 @@ def cmd_close(args: argparse.Namespace) -> int:
         client = _client(args)
         with client:
             if args.dry_run:
-                plan = client.plan(attention=attention, formats=formats, reclose=args.reclose,
-                                   offline=args.offline, **ticket)
+                plan = client.plan(
+                    attention=attention, formats=formats, reclose=args.reclose, offline=args.offline, **ticket
+                )
                 print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
                 return EXIT_OK
             receipt = client.close(attention=attention, formats=formats, reclose=args.reclose, **ticket)
@@ -217,19 +220,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_receipt(receipt, args.json)
         view = fake.ticket(ticket_id)
         if not args.json:
-            print(f"\nsecond close(): {again.writes_sent} write(s), steps {again.steps.note.value}/{again.steps.owner.value}")
+            print(
+                f"\nsecond close(): {again.writes_sent} write(s), "
+                f"steps {again.steps.note.value}/{again.steps.owner.value}"
+            )
             print(f"\nthe ticket as the server now holds it: state {view.state}, owner {view.owner}")
             for art in view.articles:
-                print(f"  article {art.article_id}: {art.subject!r} from {art.sender_type}, internal="
-                      f"{not art.is_visible_for_customer}, {len(art.attachments)} attachment(s)")
+                print(
+                    f"  article {art.article_id}: {art.subject!r} from {art.sender_type}, internal="
+                    f"{not art.is_visible_for_customer}, {len(art.attachments)} attachment(s)"
+                )
                 for att in art.attachments:
                     print(f"    - {att.filename} ({att.size} bytes, {att.content_type})")
                 if art.article_id == receipt.note_article_id:
                     secret = attention.password.get_secret_value()
                     for line in art.body.replace(secret, MASK).splitlines():
                         print(f"      | {line}")
-            print("  (the note on the server carries the onboarding password, as the manual requires;"
-                  " it is masked here)")
+            print(
+                "  (the note on the server carries the onboarding password, as the manual requires; it is masked here)"
+            )
     return EXIT_OK
 
 
@@ -250,8 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    close = sub.add_parser("close", help="close one ticket", epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    close = sub.add_parser(
+        "close", help="close one ticket", epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     which = close.add_mutually_exclusive_group(required=True)
     which.add_argument("--ticket-number", help="the ticket number, e.g. 2026112810000011")
     which.add_argument("--ticket-id", type=int, help="the TicketID")
@@ -260,10 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--access-url", help="user_onboarding: URL de acceso")
     close.add_argument("--login", help="user_onboarding: Login de acceso al Sistema")
     pw = close.add_mutually_exclusive_group()
-    pw.add_argument("--password-stdin", action="store_true",
-                    help="user_onboarding: read the Contraseña de acceso al Sistema from standard input")
-    pw.add_argument("--password-env", metavar="VAR",
-                    help=f"user_onboarding: read it from this variable (default {DEFAULT_PASSWORD_ENV})")
+    pw.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="user_onboarding: read the Contraseña de acceso al Sistema from standard input",
+    )
+    pw.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help=f"user_onboarding: read it from this variable (default {DEFAULT_PASSWORD_ENV})",
+    )
     close.add_argument("--problem", help="incident: the real problem")
     close.add_argument("--solution", help="incident: the real solution")
     close.add_argument("--signed-scan", help="the format scanned with the end user's signature (PDF/JPEG/PNG/TIFF)")
@@ -301,8 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:
-        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

@@ -1,5 +1,5 @@
 """ClosureClient: the library's entry point. Holds the settings, one transport (one
-GenericInterface session, a keep-alive pool per thread) and runs closures."""
+GenericInterface session, keep-alive connection pools lent per exchange) and runs closures."""
 
 from __future__ import annotations
 
@@ -98,7 +98,10 @@ class ClosureClient:
 
     def __repr__(self) -> str:
         s = self.settings
-        return f"ClosureClient(base_url={s.base_url!r}, username={s.username!r}, password={MASK!r}, owner_login={s.owner_login!r})"
+        return (
+            f"ClosureClient(base_url={s.base_url!r}, username={s.username!r}, "
+            f"password={MASK!r}, owner_login={s.owner_login!r})"
+        )
 
     def __enter__(self) -> ClosureClient:
         return self
@@ -247,14 +250,15 @@ class ClosureClient:
             return PlannedRequest(op, route.method, t.url_for(op, tid), **{where: params})
 
         def get(tid: int | str) -> PlannedRequest:
-            return request("TicketGet", {**masked_sid, "AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0},
-                           tid)
+            return request(
+                "TicketGet", {**masked_sid, "AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0}, tid
+            )
 
         def update(tid: int | str, doc: dict[str, Any], files: Any = ()) -> PlannedRequest:
             body = {**masked_sid, **doc}
             if "Attachment" in body:
                 body["Attachment"] = [
-                    {**att, "Content": f.describe()} for att, f in zip(body["Attachment"], files)
+                    {**att, "Content": f.describe()} for att, f in zip(body["Attachment"], files, strict=True)
                 ]
             return request("TicketUpdate", body, tid)
 
@@ -276,8 +280,9 @@ class ClosureClient:
             Closure(s, t, prepared, reclose=reclose)._check_conflict(a, tid)
             steps = ClosureSteps(**Closure(s, t, prepared)._initial_steps(a))
             if a.complete:
-                return ClosurePlan(tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id,
-                                   tuple(reqs), steps)
+                return ClosurePlan(
+                    tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id, tuple(reqs), steps
+                )
         if s.preflight and not self._preflight_ok:
             reqs.append(update(tid, preflight_document(s)))
         state_done = True
@@ -291,7 +296,9 @@ class ClosureClient:
         if owner_note or not (a and a.owner_done) or not state_done:
             reqs.append(update(tid, owner_document(s, with_note=owner_note, with_state=not state_done)))
         reqs.append(get(tid))
-        return ClosurePlan(tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id, tuple(reqs), steps)
+        return ClosurePlan(
+            tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id, tuple(reqs), steps
+        )
 
     def close_many(
         self, items: Iterable[BatchItem], *, workers: int = 4, rate_limit: float | None = None
@@ -301,6 +308,3 @@ class ClosureClient:
         from otrs_closure.batch import run_batch
 
         return run_batch(self, items, workers=workers, rate_limit=rate_limit)
-
-
-

@@ -84,8 +84,11 @@ def prepare(
     if formats is None and (isinstance(attention, UserOnboarding) or settings.require_formats):
         why = "the format replaces the Acta Responsiva" if isinstance(attention, UserOnboarding) else "require_formats"
         raise InputError("formats", f"both format files are required ({why})")
-    missing = [k for k in ("description", "access_url", "login", "password", "problem", "solution", "reference")
-               if k not in templates.labels]
+    missing = [
+        k
+        for k in ("description", "access_url", "login", "password", "problem", "solution", "reference")
+        if k not in templates.labels
+    ]
     if missing or attention.kind not in templates.templates:
         raise InputError("templates", f"missing label or template: {(missing or [attention.kind])[0]}")
     files = prepare_formats(formats) if formats is not None else ()
@@ -408,7 +411,9 @@ class Closure:
 
         return {
             "note": st(a.note is not None),
-            "attachments": StepStatus.NOT_APPLICABLE if not self.p.files else st(not a.missing_files and a.note is not None),
+            "attachments": StepStatus.NOT_APPLICABLE
+            if not self.p.files
+            else st(not a.missing_files and a.note is not None),
             "state": st(a.state_done and a.note is not None),
             "owner": st(a.owner_done and a.owner_note is not None),
             "owner_note": st(a.owner_note is not None),
@@ -449,8 +454,9 @@ class Closure:
                 return answer, None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _receipt(self, snap: TicketSnapshot | None, ticket: int, number: str | None, progress: _Progress,
-                 a: Assessment | None) -> ClosureReceipt:
+    def _receipt(
+        self, snap: TicketSnapshot | None, ticket: int, number: str | None, progress: _Progress, a: Assessment | None
+    ) -> ClosureReceipt:
         note = a.note if a else None
         owner_note = a.owner_note if a else None
         return ClosureReceipt(
@@ -468,7 +474,9 @@ class Closure:
             verified=snap is not None,
         )
 
-    def _settle_after_failure(self, ticket: int, progress: _Progress) -> tuple[TicketSnapshot | None, Assessment | None]:
+    def _settle_after_failure(
+        self, ticket: int, progress: _Progress
+    ) -> tuple[TicketSnapshot | None, Assessment | None]:
         """Best effort, one read: what the ticket shows after a failed write."""
         try:
             snap = self.t.get_ticket(ticket)
@@ -538,8 +546,12 @@ class Closure:
             receipt = self._receipt(snap2, ticket, ticket_number, progress, a2)
             if receipt.complete:
                 if not receipt.verified:
-                    log.warning("ticket %s: every step was answered done, but the ticket could not be "
-                                "read back (%s); the receipt is unverified", ticket, type(exc).__name__)
+                    log.warning(
+                        "ticket %s: every step was answered done, but the ticket could not be "
+                        "read back (%s); the receipt is unverified",
+                        ticket,
+                        type(exc).__name__,
+                    )
                 return receipt
             raise PartialClosure(
                 f"closure of ticket {ticket} not finished: remaining {', '.join(receipt.remaining)}; "
@@ -566,8 +578,12 @@ class Closure:
         if a.note is None:
             names = ["note", "state"] + (["attachments"] if self.p.files else [])
             answer, snap = self._write(
-                ticket, note_document(self.s, self.p), self.p.files,
-                lambda x: x.note is not None, progress, names,
+                ticket,
+                note_document(self.s, self.p),
+                self.p.files,
+                lambda x: x.note is not None,
+                progress,
+                names,
             )
             if answer is not None:
                 progress.note_article_id = int(answer["ArticleID"]) if "ArticleID" in answer else None
@@ -589,8 +605,12 @@ class Closure:
         # Repair: the note exists but lost (some of) its files.
         if missing:
             answer, snap = self._write(
-                ticket, formats_document(self.s, self.p, missing), missing,
-                lambda x: not x.missing_files, progress, ["attachments"],
+                ticket,
+                formats_document(self.s, self.p, missing),
+                missing,
+                lambda x: not x.missing_files,
+                progress,
+                ["attachments"],
             )
             progress.steps["attachments"] = StepStatus.DONE
 
@@ -622,6 +642,3 @@ def check_preflight_answer(exc: OtrsClosureError, settings: ClosureSettings) -> 
         raise InputError("attended_state", f"the server has no valid state {settings.attended_state!r}") from None
     if isinstance(exc, InvalidParameter) and "Ticket->OwnerID or Ticket->Owner" in message:
         raise InputError("owner_login", f"the server has no valid agent {settings.owner_login!r}") from None
-
-
-

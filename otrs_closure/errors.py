@@ -114,9 +114,7 @@ class ServerError(OtrsClosureError):
     (a proxy or maintenance page). ``retry_after`` holds the server's Retry-After in
     seconds when it sent one."""
 
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, retryable: bool = True, **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, retryable: bool = True, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
         self.retryable = retryable

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -123,7 +123,7 @@ class Incident(_Input):
         return v if v else None
 
 
-Attention = Annotated[Union[ServiceRequest, UserOnboarding, Incident], Field(discriminator="kind")]
+Attention = Annotated[ServiceRequest | UserOnboarding | Incident, Field(discriminator="kind")]
 """One of the three attention kinds, told apart by ``kind``."""
 
 

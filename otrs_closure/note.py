@@ -57,11 +57,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "{label_login}: {login}\n"
         "{label_password}: {password}"
     ),
-    "incident": (
-        "{label_problem}: {problem}\n"
-        "{label_solution}: {solution}\n"
-        "{label_description}: {description}"
-    ),
+    "incident": ("{label_problem}: {problem}\n{label_solution}: {solution}\n{label_description}: {description}"),
 }
 REFERENCE_LINE = "{label_reference}: {closure_id}"
 
@@ -130,9 +126,7 @@ def secret_lines(attention: Attention, cid: str, templates: NoteTemplates | None
     """The note's lines that carry a secret (the onboarding password), each as
     (the text before the secret, the whole line): a re-run uses them to tell its own
     note from one with the same closure id but another password (see :func:`closure_id`)."""
-    return [
-        (m.split(MASK, 1)[0], r) for m, r in _lines(attention, cid, templates or NoteTemplates()) if m != r
-    ]
+    return [(m.split(MASK, 1)[0], r) for m, r in _lines(attention, cid, templates or NoteTemplates()) if m != r]
 
 
 def closure_id(

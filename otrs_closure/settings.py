@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-import re
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,8 +132,9 @@ class ClosureSettings(BaseModel):
             raise ValueError("must be an http(s) URL such as https://mesa.example.gob.mx")
         return v.strip().rstrip("/")
 
-    @field_validator("username", "owner_login", "webservice", "attended_state", "note_subject",
-                     "owner_subject", "owner_body")
+    @field_validator(
+        "username", "owner_login", "webservice", "attended_state", "note_subject", "owner_subject", "owner_body"
+    )
     @classmethod
     def _not_blank(cls, v: str) -> str:
         if not v or not v.strip():

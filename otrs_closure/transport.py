@@ -12,8 +12,9 @@ are neutralised here:
 * ``Attachment.to_dct(content=False)`` mutates the object → pyotrs attachments are
   never used; files are streamed by :class:`otrs_closure.files.StreamingJSONBody`;
 * a stateful client (last result stored on itself) that is not thread-safe, and a
-  new connection per request → one pyotrs client and one ``requests.Session``
-  (keep-alive pool) per thread, sharing one GenericInterface session.
+  new connection per request → a pool of pyotrs clients, each with its own
+  ``requests.Session`` (keep-alive pool), each lent to one thread per exchange, all
+  sharing one GenericInterface session.
 
 Logs name the operation, method, route and status; never query strings, bodies,
 passwords or session ids.
@@ -29,7 +30,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pyotrs
@@ -248,7 +250,11 @@ class _PyOtrsClient(pyotrs.Client):  # type: ignore[misc]
                 kwargs["data"] = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         response = self._http.request(method, url, **kwargs)
         log.debug(
-            "← %s %s %d in %.0f ms", method, route["Route"], response.status_code, 1000 * (time.perf_counter() - started)
+            "← %s %s %d in %.0f ms",
+            method,
+            route["Route"],
+            response.status_code,
+            1000 * (time.perf_counter() - started),
         )
         return response
 
@@ -276,8 +282,12 @@ class GenericInterfaceTransport:
         self.settings = settings
         self.policy = policy
         self._session_factory = session_factory
-        self._local = threading.local()
+        # pyotrs clients (each with its own requests.Session, i.e. keep-alive pool) are
+        # stateful, so each is used by one thread at a time: checked out, then returned.
+        # The pool grows to the largest concurrency seen and is reused by later calls.
+        self._idle: list[_PyOtrsClient] = []
         self._clients: list[_PyOtrsClient] = []
+        self._pool_lock = threading.Lock()
         self._session_id: str | None = None
         self._session_lock = threading.Lock()
         self._count_lock = threading.Lock()
@@ -291,23 +301,32 @@ class GenericInterfaceTransport:
         with self._count_lock:
             self.requests_sent[operation] += 1
 
-    def _client(self) -> _PyOtrsClient:
-        client: _PyOtrsClient | None = getattr(self._local, "client", None)
+    @contextmanager
+    def _checkout(self) -> Iterator[_PyOtrsClient]:
+        """A pyotrs client for this thread's exclusive use during one exchange."""
+        with self._pool_lock:
+            client = self._idle.pop() if self._idle else None
         if client is None:
-            http = self._session_factory()
-            client = _PyOtrsClient(self.settings, http, self._count)
-            self._local.client = client
-            with self._session_lock:
+            client = _PyOtrsClient(self.settings, self._session_factory(), self._count)
+            with self._pool_lock:
                 self._clients.append(client)
-        return client
+        try:
+            yield client
+        finally:
+            with self._pool_lock:
+                self._idle.append(client)
+
+    @property
+    def pool_size(self) -> int:
+        """How many pyotrs clients (and connection pools) exist."""
+        with self._pool_lock:
+            return len(self._clients)
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        with self._session_lock:
+        """Close every pooled connection (new ones are opened on demand)."""
+        with self._pool_lock:
             for c in self._clients:
                 c._http.close()
-            self._clients.clear()
-        self._local = threading.local()
 
     def _guard(self, operation: str, ticket: str | int | None, fn: Callable[[], T]) -> T:
         try:
@@ -328,29 +347,30 @@ class GenericInterfaceTransport:
         log.info("GenericInterface session created for agent %s", self.settings.username)
         return str(sid)
 
-    def session_id(self, stale: str | None = None) -> str:
-        """The shared session id; a new one when there is none or ``stale`` is current."""
+    def session_id(self, client: _PyOtrsClient, stale: str | None = None) -> str:
+        """The shared session id; a new one (created through ``client``) when there is
+        none or ``stale`` is current."""
         with self._session_lock:
             if self._session_id is None or self._session_id == stale:
-                self._session_id = self._new_session(self._client())
+                self._session_id = self._new_session(client)
             return self._session_id
 
     def _authed(self, operation: str, ticket: str | int | None, fn: Callable[[_PyOtrsClient], T]) -> T:
         """One exchange with the session; on ``*.AuthFail`` one new session and one repeat.
         AuthFail is answered before Znuny writes anything, so repeating a write is safe."""
-        client = self._client()
-        sid = self.session_id()
-        client.ticket_ref = ticket  # after session_id(): a SessionCreate resets it
-        client.session_id_store.value = sid
-        try:
-            return self._guard(operation, ticket, lambda: fn(client))
-        except AuthenticationError as exc:
-            if not (exc.error_code or "").endswith(".AuthFail"):
-                raise
-            log.info("%s answered %s: creating a new session and repeating once", operation, exc.error_code)
-            client.session_id_store.value = self.session_id(stale=sid)
-            client.ticket_ref = ticket
-            return self._guard(operation, ticket, lambda: fn(client))
+        with self._checkout() as client:
+            sid = self.session_id(client)
+            client.ticket_ref = ticket  # after session_id(): a SessionCreate resets it
+            client.session_id_store.value = sid
+            try:
+                return self._guard(operation, ticket, lambda: fn(client))
+            except AuthenticationError as exc:
+                if not (exc.error_code or "").endswith(".AuthFail"):
+                    raise
+                log.info("%s answered %s: creating a new session and repeating once", operation, exc.error_code)
+                client.session_id_store.value = self.session_id(client, stale=sid)
+                client.ticket_ref = ticket
+                return self._guard(operation, ticket, lambda: fn(client))
 
     def _read(self, operation: str, ticket: str | int | None, fn: Callable[[_PyOtrsClient], T]) -> T:
         for attempt in self.policy.reads():
@@ -462,4 +482,3 @@ def parse_ticket(data: dict[str, Any], ticket_id: int | str) -> TicketSnapshot:
         lock=str(t.get("Lock", "")),
         articles=tuple(sorted(articles, key=lambda x: x.article_id)),
     )
-
