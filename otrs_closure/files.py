@@ -9,6 +9,7 @@ here is produced from the files in small chunks while being sent.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -154,6 +155,19 @@ class PreparedFile:
         return f"<base64 of {self.size} bytes, sha256={self.sha256[:16]}…>"
 
 
+@functools.lru_cache(maxsize=256)
+def _examine(path: str, size: int, mtime_ns: int, inode: int) -> tuple[tuple[str, str, str] | None, str]:
+    """Type and SHA-256 of a file's content. Cached on (path, size, mtime, inode), so that a
+    file validated when its FormatFiles was built, again by ``close()`` and by a batch is
+    read once; any change to the file is a new key."""
+    p = Path(path)
+    digest = hashlib.sha256()
+    with p.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return detect_type(p), digest.hexdigest()
+
+
 def prepare_file(path: Path, role: str, allowed: Sequence[tuple[str, str, str]]) -> PreparedFile:
     """Check one file (exists, readable, not empty, allowed type by content) and digest it."""
     field = f"formats.{role}"
@@ -165,14 +179,11 @@ def prepare_file(path: Path, role: str, allowed: Sequence[tuple[str, str, str]])
     if not os.access(path, os.R_OK):
         raise InputError(field, f"file is not readable: {path.name}")
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
         if size == 0:
             raise InputError(field, f"file is empty: {path.name}")
-        kind = detect_type(path)
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1024 * 1024):
-                digest.update(chunk)
+        kind, sha256 = _examine(str(path.resolve()), size, st.st_mtime_ns, st.st_ino)
     except OSError as exc:
         raise InputError(field, f"file cannot be read: {path.name} ({exc.strerror})") from None
     allowed_names = "/".join(t[0] for t in allowed)
@@ -186,7 +197,7 @@ def prepare_file(path: Path, role: str, allowed: Sequence[tuple[str, str, str]])
         content_type=kind[1],
         type_name=kind[0],
         size=size,
-        sha256=digest.hexdigest(),
+        sha256=sha256,
     )
 
 
