@@ -3,18 +3,17 @@
 * Format files built by *content* in a directory: PDF, PNG, JPEG, TIFF (scans) and
   DOCX, XLSX, ODT, ODS (real zip structures), DOC, XLS (OLE2 header + UTF-16LE stream
   names) — see :func:`make_file` and :func:`make_formats`.
-* :class:`GIStub`: a tiny stateful stand-in for Znuny 6.5.15's GenericInterface,
-  registered on a ``responses.RequestsMock``. It serves SessionCreate, TicketSearch,
-  TicketGet and TicketUpdate with answers shaped like the recordings in
-  /work/shared/recordings (01, 30, 31, 32, 40–43, 50/51, 60–68, 90*, 92), records every
-  exchange it saw (:attr:`GIStub.log`) and can inject faults (:meth:`GIStub.inject`).
-
-It is deliberately small and independent of ``otrs_closure.testing``.
+* Transport failures exactly as ``requests`` raises them (:func:`connection_refused`...).
+* The client tests' server is ``otrs_closure.testing.FakeZnuny``: :func:`service_desk`
+  builds it with ticket 2, :func:`door` opens its ``responses`` door at ``BASE_URL`` and
+  yields the wire; an :class:`Answer` in front of it answers one request with what the
+  fake never says. :func:`ops`, :func:`of`, :func:`writes` and :func:`exchanges` read
+  what was sent; :func:`is_preflight`, :func:`is_step1`, :func:`is_step2` tell the
+  TicketUpdate bodies apart.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
@@ -33,6 +32,9 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from otrs_closure import ClosureClient, FormatFiles
+from otrs_closure.testing import PASSWORDS, FakeZnuny, RequestRecord
+from otrs_closure.testing.mock import request_body_bytes, split_base_url
+from otrs_closure.testing.seeds import RECORDING_START
 
 BASE_URL = "https://mesa.example.gob.mx"
 WEBSERVICE = "GenericTicketConnectorREST"
@@ -40,18 +42,16 @@ GI_PATH = f"/otrs/nph-genericinterface.pl/Webservice/{WEBSERVICE}"
 SERVICE_URL = BASE_URL + GI_PATH
 
 AGENT_LOGIN = "tecnico1"
-AGENT_PASSWORD = "agente-pass"
+AGENT_PASSWORD = PASSWORDS["tecnico1"]
 OWNER_LOGIN = "agente.mesa"
 
 TICKET_ID = 2
 TICKET_NUMBER = "2026112810000011"
 
-# Recording 63 and the preflight's expected rejection.
+# Recording 63 (the preflight's expected rejection), 60 and 61.
 BODY_MISSING = "TicketUpdate: Article->Body parameter is missing!"
 STATE_INVALID = "TicketUpdate: Ticket->StateID or Ticket->State parameter is invalid!"
 OWNER_INVALID = "TicketUpdate: Ticket->OwnerID or Ticket->Owner parameter is invalid!"
-
-MISSING = "TicketUpdate.MissingParameter"
 
 JSON_CT = "application/json; charset=UTF-8"
 TEXT_CT = "text/plain; charset=UTF-8"
@@ -248,376 +248,176 @@ def dropped_connection() -> requests.ConnectionError:
     )
 
 
-# -- the stub server ---------------------------------------------------------------------------
+# -- the server: the fake Znuny --------------------------------------------------------------
+
+
+def service_desk(**options: Any) -> FakeZnuny:
+    """``FakeZnuny.service_desk()`` holding ticket 2 as recording 10 made it: state "new",
+    owned and locked by tecnico1, one article. Its clock starts on the recordings' day
+    (``start_time`` changes that), so the ticket's number is ``TICKET_NUMBER`` and the next
+    ``fake.new_service_desk_ticket()`` is ``(3, "2026112810000021")``."""
+    fake = FakeZnuny.service_desk(**{"start_time": RECORDING_START, **options})
+    ticket = fake.new_service_desk_ticket()
+    assert ticket.ticket_id == TICKET_ID
+    assert "start_time" in options or ticket.ticket_number == TICKET_NUMBER
+    return fake
 
 
 @dataclass
-class Exchange:
-    """One request the stub received (bodies parsed)."""
+class Answer:
+    """One request answered by plain ``responses`` in front of the fake: for what the fake
+    never answers (an error text of our choosing, a proxy's 502, an exact ``requests``
+    exception, an HTTP-date Retry-After).
+
+    It takes the request that would be the fake's call number ``call`` of ``operation``
+    (numbered as for ``fake.inject``: for a fresh client, TicketUpdate call 1 is the
+    preflight, 2 is step 1, 3 is step 2). The fake never sees that request, so its call
+    counter does not move and a repeat is that call number again. With ``through``, the
+    fake does answer it and ``through(status, headers, body)`` is what the client gets
+    instead (a proxy rewriting or replacing Znuny's answer). :func:`door` registers it
+    ahead of the fake and checks that it was used; ``received`` keeps the raw bodies."""
 
     operation: str
-    method: str
-    url: str
-    path: str
-    query: dict[str, str]
-    body: Any  # parsed JSON (dict) or None
-    raw: bytes
-    headers: dict[str, str]
-    status: int | None = None  # None when an exception was raised instead of an answer
-    answer: Any = None  # the JSON answered by the stub's own logic (not a fault's)
-
-
-@dataclass
-class Fault:
-    """What to do instead of (or after) serving one request.
-
-    ``apply=True`` processes the request first (the write lands on the ticket), then
-    answers with the fault: a lost answer. ``apply`` may also be a function that edits
-    the request data before it is processed (e.g. drops the attachments: Znuny created
-    the article, then failed writing them). ``exc`` is raised; otherwise the status,
-    body and headers are answered."""
-
-    status: int = 500
-    body: Any = None
+    call: int = 1
+    status: int = 200
+    json: Any = None
+    text: str = ""
+    content_type: str = TEXT_CT
     headers: dict[str, str] = field(default_factory=dict)
-    exc: Callable[[], BaseException] | None = None
-    apply: bool | Callable[[dict[str, Any]], None] = False
+    raises: BaseException | None = None
+    through: Callable[[int, dict[str, str], bytes], tuple[int, dict[str, str], bytes | str]] | None = None
+    ticket_id: int = TICKET_ID
+    received: list[bytes] = field(default_factory=list)
+
+    def register(self, rsps: responses.RequestsMock, fake: FakeZnuny, service_url: str) -> None:
+        route = fake.interface.routes[self.operation]
+        url = service_url + route.route.replace(":TicketID", str(self.ticket_id))
+
+        def taken(request: requests.PreparedRequest) -> tuple[bool, str]:
+            return fake.calls(self.operation) == self.call - 1, f"not {self.operation} call {self.call}"
+
+        def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes | str]:
+            request.body = request_body_bytes(request.body)
+            self.received.append(request.body)
+            if self.raises is not None:
+                raise self.raises
+            if self.through is not None:
+                status, headers, body = fake.answer(request)
+                # The body may change: let the new one's length be counted afresh.
+                headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+                return self.through(status, headers, body)
+            if self.json is not None:
+                return self.status, {"Content-Type": JSON_CT, **self.headers}, json.dumps(self.json)
+            return self.status, {"Content-Type": self.content_type, **self.headers}, self.text
+
+        assert route.method is not None
+        rsps.add_callback(route.method, url, callback=callback, content_type=None, match=[taken])
 
 
-def gi_error(code: str, message: str) -> Fault:
-    """A 200 + Error answer, as Znuny gives for operation errors."""
-    return Fault(status=200, body={"Error": {"ErrorCode": code, "ErrorMessage": message}})
+@contextmanager
+def door(fake: FakeZnuny, *answers: Answer, base_url: str = BASE_URL) -> Iterator[responses.RequestsMock]:
+    """The fake's ``responses`` door at ``base_url`` (plus ``answers`` in front of it, each of
+    which must be used). Yields the RequestsMock: ``rsps.calls`` are the wire, each request
+    exactly as sent (URL, every header, ``req_kwargs``) with the answer the client got."""
+    _, service_url = split_base_url(base_url, fake.interface)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        # responses takes the first of several matching registrations and drops it: the
+        # answers, registered first, are used once each; then the fake answers.
+        for answer in answers:
+            answer.register(rsps, fake, service_url)
+        with fake.mock(base_url, requests_mock=rsps):
+            yield rsps
 
 
-def fault_500_json(faultstring: str, apply: bool = False) -> Fault:
-    """A provider failure: 500, text/plain, but a JSON body (spec §3)."""
-    return Fault(status=500, body={"faultcode": "Server", "faultstring": faultstring}, apply=apply)
+def gi_error(code: str, message: str) -> dict[str, Any]:
+    """A GenericInterface operation error (answered with HTTP 200)."""
+    return {"Error": {"ErrorCode": code, "ErrorMessage": message}}
 
 
-def fault_500_text(text: str) -> Fault:
-    return Fault(status=500, body=text, headers={"Content-Type": TEXT_CT})
+# -- what the fake saw ------------------------------------------------------------------------
 
 
-ROUTES = {
-    "SessionCreate": ("POST", "/Session"),
-    "TicketGet": ("GET", "/Ticket/:TicketID"),
-    "TicketSearch": ("POST", "/Ticket/Search"),
-    "TicketUpdate": ("PATCH", "/Ticket/:TicketID"),
-}
+def ops(fake: FakeZnuny) -> list[str | None]:
+    """The operations the fake received, in order (``None``: no route matched)."""
+    return [r.operation for r in fake.requests]
 
 
-def _route_regex(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r":(\w+)", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\:", ":")) + "$")
+def of(fake: FakeZnuny, operation: str) -> list[RequestRecord]:
+    """The fake's records of one operation."""
+    return [r for r in fake.requests if r.operation == operation]
 
 
-class GIStub:
-    """A stateful stub of Znuny's GenericInterface for the four operations the library uses."""
+def writes(fake: FakeZnuny) -> list[RequestRecord]:
+    """TicketUpdates that carried something to write (the preflight excluded)."""
+    return [r for r in of(fake, "TicketUpdate") if not is_preflight(r.body)]
 
-    def __init__(
-        self,
-        rsps: responses.RequestsMock,
-        *,
-        service_url: str = SERVICE_URL,
-        users: dict[str, str] | None = None,
-        agents: Iterable[str] = ("root@localhost", "agente.mesa", "tecnico1", "lector"),
-        states: Iterable[str] = ("new", "open", "closed successful", "Atendido"),
-        routes: dict[str, tuple[str, str]] | None = None,
-        create_time: str = "2026-11-28 12:57:32",
-        max_length: int = 100_000_000,
-    ) -> None:
-        self.rsps = rsps
-        self.service_url = service_url.rstrip("/")
-        self.users = dict(users or {AGENT_LOGIN: AGENT_PASSWORD})
-        self.agents = set(agents)
-        self.states = set(states)
-        self.routes = dict(ROUTES)
-        self.routes.update(routes or {})
-        self.create_time = create_time
-        self.max_length = max_length  # the web service's MaxLength (recording 92)
-        self.tickets: dict[int, dict[str, Any]] = {}
-        self.sessions: dict[str, str] = {}  # the valid ones
-        self.issued: list[str] = []  # every SessionID ever handed out
-        self.denied: set[str] = set()  # logins that may read but not update
-        self.log: list[Exchange] = []
-        self.faults: list[tuple[str, Callable[[dict[str, Any]], bool] | None, Fault]] = []
-        self._next_session = 0
-        self._next_article = 100
-        for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
-            rsps.add_callback(method, re.compile(re.escape(self.service_url) + r"(/.*)?$"), self._callback)
 
-    # -- set-up ---------------------------------------------------------------------------
-    def add_ticket(
-        self,
-        ticket_id: int = TICKET_ID,
-        number: str = TICKET_NUMBER,
-        *,
-        state: str = "open",
-        owner: str = "tecnico1",
-        articles: Iterable[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """A ticket shaped like recording 41 with its first (customer request) article."""
-        ticket: dict[str, Any] = {
-            "Age": 2, "ArchiveFlag": "n", "ChangeBy": 3, "Changed": "2026-11-28 12:57:31", "CreateBy": 3,
-            "Created": "2026-11-28 12:57:31", "CustomerID": "CLIENTE-DEMO", "CustomerUserID": "cliente.demo",
-            "EscalationResponseTime": 0, "EscalationSolutionTime": 0, "EscalationTime": 0,
-            "EscalationUpdateTime": 0, "GroupID": 5, "Lock": "lock", "LockID": 2, "Owner": owner, "OwnerID": 3,
-            "Priority": "3 normal", "PriorityID": 3, "Queue": "Mesa de Servicio", "QueueID": 5,
-            "RealTillTimeNotUsed": 0, "Responsible": "root@localhost", "ResponsibleID": 1, "SLAID": "",
-            "ServiceID": "", "State": state, "StateID": 4, "StateType": "open", "TicketID": ticket_id,
-            "TicketNumber": number, "TimeUnit": 0, "Title": "Impresora no imprime (lab 1)",
-            "Type": "Unclassified", "TypeID": 1, "UnlockTimeout": 1795870651, "UntilTime": 0,
-            "Article": [],
-        }
-        self.tickets[ticket_id] = ticket
-        if articles is None:
-            self.add_article(
-                ticket_id,
-                subject="Impresora no imprime (lab 1)",
-                body="Ticket de prueba creado vía REST por tecnico1.\nSegunda línea con acentos: áéíóú ñ.",
-                create_time="2026-11-28 12:57:31",
-                from_="\"Cliente Demo\" <cliente.demo@example.com>",
-            )
-        else:
-            for a in articles:
-                self.add_article(ticket_id, **a)
-        return ticket
+def sessions(fake: FakeZnuny) -> list[str]:
+    """Every SessionID the fake handed out, oldest first."""
+    with fake.store.lock:
+        return list(fake.store.sessions)
 
-    def add_article(
-        self,
-        ticket_id: int = TICKET_ID,
-        *,
-        subject: str,
-        body: str,
-        attachments: Iterable[tuple[str, bytes, str]] = (),
-        create_time: str | None = None,
-        from_: str = "Juan Pérez",
-        sender_type: str = "agent",
-    ) -> int:
-        """Add an article as Znuny stores it (strings trimmed); returns its ArticleID."""
-        self._next_article += 1
-        aid = self._next_article
-        ticket = self.tickets[ticket_id]
-        atts = sorted(attachments, key=lambda x: x[0])  # FileIDs follow filename order
-        article: dict[str, Any] = {
-            "ArticleID": aid, "ArticleNumber": len(ticket["Article"]) + 1, "Bcc": "", "Body": body.strip(),
-            "Cc": "", "ChangeBy": 3, "ChangeTime": create_time or self.create_time, "Charset": "utf8",
-            "CommunicationChannel": "Internal", "CommunicationChannelID": 3, "ContentCharset": "utf8",
-            "ContentType": "text/plain; charset=utf8", "CreateBy": 3,
-            "CreateTime": create_time or self.create_time, "From": from_, "InReplyTo": "",
-            "IncomingTime": 1795870652, "IsVisibleForCustomer": 0, "MessageID": "", "MimeType": "text/plain",
-            "References": "", "ReplyTo": "", "SenderType": sender_type, "SenderTypeID": "1",
-            "Subject": subject.strip(), "TicketID": ticket_id, "TimeUnit": 0, "To": "",
-            "_attachments": [
-                {
-                    "ContentID": "", "ContentType": ct, "Disposition": "attachment", "FileID": str(i),
-                    "Filename": name, "FilesizeRaw": str(len(data)), "_content": data,
-                }
-                for i, (name, data, ct) in enumerate(atts, 1)
-            ],
-        }
-        ticket["Article"].append(article)
-        return aid
 
-    def inject(self, operation: str, *faults: Fault, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
-        """Answer the next requests of ``operation`` (those for which ``when(data)`` holds,
-        ``data`` being body + query + route values) with these faults, in order."""
-        self.faults.extend((operation, when, f) for f in faults)
+@dataclass(frozen=True)
+class Exchange:
+    """One request as the client sent it (``call``: URL, query, every header, the answer it
+    got) and as the fake decoded it (``record``: operation, JSON body, body size)."""
 
-    def pending_faults(self) -> int:
-        return len(self.faults)
+    call: responses.Call
+    record: RequestRecord
 
-    def _take_fault(self, op: str, data: dict[str, Any]) -> Fault | None:
-        for i, (fop, when, fault) in enumerate(self.faults):
-            if fop == op and (when is None or when(data)):
-                del self.faults[i]
-                return fault
-        return None
+    @property
+    def operation(self) -> str | None:
+        return self.record.operation
 
-    def expire_sessions(self) -> None:
-        """Every current session becomes invalid (Znuny answers *.AuthFail)."""
-        self.sessions.clear()
+    @property
+    def method(self) -> str:
+        return str(self.call.request.method)
 
-    # -- inspection ---------------------------------------------------------------------------
-    def ops(self) -> list[str]:
-        """The operations received, in order."""
-        return [e.operation for e in self.log]
+    @property
+    def url(self) -> str:
+        """Without the query."""
+        return str(self.call.request.url).split("?", 1)[0]
 
-    def of(self, operation: str) -> list[Exchange]:
-        return [e for e in self.log if e.operation == operation]
+    @property
+    def path(self) -> str:
+        """Below the web service URL: ``/Session``, ``/Ticket/2``."""
+        return re.sub(r"^.*?/Webservice(?:ID)?/[^/]+", "", self.record.path)
 
-    def writes(self) -> list[Exchange]:
-        """TicketUpdates that carried something to write (the preflight excluded)."""
-        return [e for e in self.of("TicketUpdate") if not is_preflight(e.body)]
+    @property
+    def query(self) -> dict[str, str]:
+        """As sent (the fake's record holds it as Znuny reads it: ``0`` becomes ``""``)."""
+        return dict(parse_qsl(urlsplit(str(self.call.request.url)).query, keep_blank_values=True))
 
-    def ticket(self, ticket_id: int = TICKET_ID) -> dict[str, Any]:
-        return self.tickets[ticket_id]
+    @property
+    def headers(self) -> Any:
+        return self.call.request.headers
 
-    def articles(self, ticket_id: int = TICKET_ID, subject: str | None = None) -> list[dict[str, Any]]:
-        arts = self.tickets[ticket_id]["Article"]
-        return [a for a in arts if subject is None or a["Subject"] == subject]
+    @property
+    def body(self) -> Any:
+        return self.record.body
 
-    # -- dispatch -------------------------------------------------------------------------------
-    def _route(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
-        # Znuny tries operations in alphabetical order of their names.
-        for op in sorted(self.routes):
-            m, route = self.routes[op]
-            match = _route_regex(route).match(path)
-            if m == method and match:
-                return op.removesuffix("GET"), match.groupdict()  # "TicketSearchGET" as in recording 31
-        return None
+    @property
+    def size(self) -> int | None:
+        return self.record.size
 
-    def _callback(self, request: requests.PreparedRequest) -> Any:
-        parts = urlsplit(str(request.url))
-        path = parts.path[len(urlsplit(self.service_url).path):]
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        raw = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = "<invalid json>"
-        routed = self._route(str(request.method), path)
-        op = routed[0] if routed else "?"
-        ex = Exchange(op, str(request.method), str(request.url), path, query, body, raw, dict(request.headers))
-        self.log.append(ex)
-        if request.method != "GET" and len(raw) > self.max_length:
-            ex.status = 413
-            return 413, {"Content-Type": TEXT_CT}, "Request Entity Too Large"
-        if routed is None:
-            ex.status = 500
-            text = f"HTTP::REST Error while determine Operation for request URI '{path}'."
-            return 500, {"Content-Type": TEXT_CT}, text
-        if body == "<invalid json>":
-            ex.status = 500
-            return 500, {"Content-Type": TEXT_CT}, "Error while decoding request content."
-        data: dict[str, Any] = {}
-        if isinstance(body, dict):
-            data.update(body)
-        data.update(query)
-        data.update(routed[1])
-        fault = self._take_fault(op, data)
-        if fault is not None:
-            if callable(fault.apply):
-                edited = json.loads(json.dumps(data))
-                fault.apply(edited)
-                self._serve(op, edited)
-            elif fault.apply:
-                self._serve(op, data)
-            if fault.exc is not None:
-                raise fault.exc()
-            ex.status = fault.status
-            headers = {"Content-Type": TEXT_CT if fault.status != 200 else JSON_CT, **fault.headers}
-            payload = fault.body if isinstance(fault.body, (str, bytes)) else json.dumps(fault.body)
-            return fault.status, headers, payload
-        answer = self._serve(op, data)
-        ex.status, ex.answer = 200, answer
-        return 200, {"Content-Type": JSON_CT}, json.dumps(answer, ensure_ascii=False)
+    @property
+    def answer(self) -> Any:
+        """The JSON the client received."""
+        assert isinstance(self.call.response, requests.Response)
+        return self.call.response.json()
 
-    def _serve(self, op: str, data: dict[str, Any]) -> dict[str, Any]:
-        return getattr(self, "_op_" + op)(data)
 
-    @staticmethod
-    def _error(code: str, message: str) -> dict[str, Any]:
-        return {"Error": {"ErrorCode": code, "ErrorMessage": message}}
-
-    # -- operations -------------------------------------------------------------------------------
-    def _op_SessionCreate(self, d: dict[str, Any]) -> dict[str, Any]:
-        if not d:
-            return self._error("SessionCreate.MissingParameter", "SessionCreate: The request is empty!")
-        if "Password" not in d:
-            return self._error("SessionCreate.MissingParameter", "SessionCreate: Password parameter is missing!")
-        login = d.get("UserLogin")
-        if login not in self.users or self.users[login] != d["Password"]:
-            return self._error("SessionCreate.AuthFail", "SessionCreate: Authorization failing!")
-        self._next_session += 1
-        sid = f"Sess{self._next_session:04d}Mwr4vdyTOeQXUq6L6g4a6JEO"  # 32 characters, as Znuny's
-        self.sessions[sid] = login
-        self.issued.append(sid)
-        return {"SessionID": sid}
-
-    def _user(self, d: dict[str, Any]) -> str | None:
-        return self.sessions.get(str(d.get("SessionID", "")))
-
-    def _op_TicketSearch(self, d: dict[str, Any]) -> dict[str, Any]:
-        if self._user(d) is None:
-            return self._error("TicketSearch.AuthFail", "TicketSearch: Authorization failing!")
-        ids = [str(t["TicketID"]) for t in self.tickets.values() if t["TicketNumber"] == d.get("TicketNumber")]
-        return {"TicketID": ids} if ids else {}
-
-    def _op_TicketGet(self, d: dict[str, Any]) -> dict[str, Any]:
-        if self._user(d) is None:
-            return self._error("TicketGet.AuthFail", "TicketGet: Authorization failing!")
-        tid = str(d.get("TicketID", ""))
-        if not tid.isdigit() or int(tid) not in self.tickets:
-            return self._error("TicketGet.AccessDenied", "TicketGet: User does not have access to the ticket!")
-        t = self.tickets[int(tid)]
-        out = {k: v for k, v in t.items() if k != "Article"}
-        if str(d.get("AllArticles")) == "1" and t["Article"]:
-            arts = []
-            for a in t["Article"]:
-                art = {k: v for k, v in a.items() if not k.startswith("_")}
-                if str(d.get("Attachments")) == "1" and a["_attachments"]:
-                    contents = str(d.get("GetAttachmentContents", "1")) not in ("0", "")
-                    art["Attachment"] = [
-                        {
-                            **{k: v for k, v in x.items() if not k.startswith("_")},
-                            "Content": base64.b64encode(x["_content"]).decode() if contents else "",
-                            "ContentAlternative": "",
-                        }
-                        for x in a["_attachments"]
-                    ]
-                arts.append(art)
-            out["Article"] = arts
-        return {"Ticket": [out]}
-
-    def _op_TicketUpdate(self, d: dict[str, Any]) -> dict[str, Any]:
-        # Validation in Znuny's order (spec §4.3); nothing is written before all passed.
-        user = self._user(d)
-        if user is None:
-            return self._error("TicketUpdate.AuthFail", "TicketUpdate: User could not be authenticated!")
-        tid = str(d.get("TicketID", ""))
-        if not tid.isdigit() or int(tid) not in self.tickets or user in self.denied:
-            return self._error("TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!")
-        ticket = self.tickets[int(tid)]
-        t = d.get("Ticket")
-        if t is not None and (not isinstance(t, dict) or not t):
-            return self._error("TicketUpdate.InvalidParameter", "TicketUpdate: Ticket parameter is not valid!")
-        t = t or {}
-        if "State" in t and t["State"] not in self.states:
-            return self._error("TicketUpdate.InvalidParameter", STATE_INVALID)
-        if "Owner" in t and t["Owner"] not in self.agents:
-            return self._error("TicketUpdate.InvalidParameter", OWNER_INVALID)
-        article = d.get("Article")
-        if article is not None:
-            for key in ("Subject", "Body"):
-                if not article.get(key):
-                    return self._error(MISSING, f"TicketUpdate: Article->{key} parameter is missing!")
-            if not article.get("ContentType"):
-                return self._error(
-                    MISSING,
-                    "TicketUpdate: Article->ContentType or Ticket->MimeType and Article->Charset "
-                    "parameters are required!",
-                )
-        atts = d.get("Attachment") or []
-        if atts and article is None:
-            return self._error(MISSING, "TicketUpdate: To create an attachment an article is needed!")
-        for x in atts:
-            for key in ("Content", "ContentType", "Filename"):
-                if not x.get(key):
-                    return self._error(MISSING, f"TicketUpdate: Attachment->{key} parameter is missing!")
-        # Writes: state, owner, then the article with the top-level attachments.
-        if "State" in t:
-            ticket["State"] = t["State"].strip()
-        if "Owner" in t:
-            ticket["Owner"] = t["Owner"].strip()
-        answer: dict[str, Any] = {"TicketID": tid, "TicketNumber": ticket["TicketNumber"]}
-        if article is not None:
-            answer["ArticleID"] = self.add_article(
-                int(tid),
-                subject=article["Subject"],
-                body=article["Body"],
-                attachments=[(x["Filename"], base64.b64decode(x["Content"]), x["ContentType"]) for x in atts],
-            )
-        return dict(sorted(answer.items()))
+def exchanges(fake: FakeZnuny, wire: responses.RequestsMock) -> list[Exchange]:
+    """The fake's records (since its last ``clear_records()``) paired with the wire's calls
+    that carried them: the last ones (no :class:`Answer` in front of the fake meanwhile)."""
+    records = fake.requests
+    calls = list(wire.calls)
+    assert len(calls) >= len(records), (len(calls), len(records))
+    pairs = list(zip(calls[len(calls) - len(records) :], records, strict=True))
+    for call, record in pairs:
+        assert urlsplit(str(call.request.url)).path == record.path
+    return [Exchange(c, r) for c, r in pairs]
 
 
 def is_preflight(body: Any) -> bool:
@@ -640,13 +440,8 @@ def is_step2(body: Any) -> bool:
     return isinstance(body, dict) and "Owner" in (body.get("Ticket") or {}) and not is_preflight(body)
 
 
-def is_write(body: Any) -> bool:
-    """Any TicketUpdate but the preflight."""
-    return not is_preflight(body)
-
-
 def new_client(**options: Any) -> ClosureClient:
-    """A client for the stub with instant (recorded) sleeps."""
+    """A client of tecnico1 for the fake (at BASE_URL) whose sleeps are recorded, not slept."""
     sleeps: list[float] = options.pop("sleeps", [])
     return ClosureClient(
         base_url=options.pop("base_url", BASE_URL),
@@ -656,26 +451,6 @@ def new_client(**options: Any) -> ClosureClient:
         sleep=sleeps.append,
         **options,
     )
-
-
-def stub_env(**stub_options: Any) -> tuple[responses.RequestsMock, GIStub]:
-    """A started RequestsMock with a GIStub holding the default ticket. Stop it with ``rsps.stop()``."""
-    rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
-    rsps.start()
-    stub = GIStub(rsps, **stub_options)
-    stub.add_ticket()
-    return rsps, stub
-
-
-@contextmanager
-def stubbed(**stub_options: Any) -> Iterator[GIStub]:
-    """``with stubbed() as stub:`` — a GIStub on an active RequestsMock, stopped afterwards."""
-    rsps, stub = stub_env(**stub_options)
-    try:
-        yield stub
-    finally:
-        rsps.stop()
-        rsps.reset()
 
 
 @contextmanager

@@ -10,11 +10,17 @@ from helpers import (
     AGENT_LOGIN,
     AGENT_PASSWORD,
     BASE_URL,
+    GI_PATH,
     OWNER_LOGIN,
     TICKET_ID,
     TICKET_NUMBER,
+    door,
+    exchanges,
     no_http,
-    stubbed,
+    of,
+    ops,
+    service_desk,
+    writes,
 )
 
 from otrs_closure import ClosureClient, ClosureSettings, InputError, ServiceRequest
@@ -38,12 +44,14 @@ def client_from(environ: dict[str, str], **kw) -> ClosureClient:
 
 
 def test_from_env_reads_the_four_required_variables_and_closes():
-    with stubbed() as gi:
+    fake = service_desk()
+    with door(fake):
         client = client_from(env())
         receipt = client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
-        assert receipt.complete
-        assert gi.log[0].body == {"UserLogin": AGENT_LOGIN, "Password": AGENT_PASSWORD}
-        assert gi.writes()[1].body["Ticket"] == {"Owner": OWNER_LOGIN}
+    assert receipt.complete
+    assert fake.requests[0].body == {"UserLogin": AGENT_LOGIN, "Password": AGENT_PASSWORD}
+    assert writes(fake)[1].body["Ticket"] == {"Owner": OWNER_LOGIN}
+    fake.assert_ticket(TICKET_ID, owner=OWNER_LOGIN)
     s = client.settings
     assert (s.base_url, s.username, s.owner_login) == (BASE_URL, AGENT_LOGIN, OWNER_LOGIN)
     assert s.password.get_secret_value() == AGENT_PASSWORD
@@ -56,41 +64,50 @@ def test_from_env_uses_os_environ_by_default(monkeypatch):
 
 
 def test_timeouts_from_env_are_sent_with_every_request():
-    with stubbed() as gi:
+    fake = service_desk()
+    with door(fake) as wire:
         client_from(env(READ_TIMEOUT="12.5", CONNECT_TIMEOUT="2")).close(ticket_id=TICKET_ID, attention=ATTENTION)
-        calls = gi.rsps.calls
-        assert len(calls) == len(gi.log) == 6
+        calls = wire.calls
+        assert len(calls) == len(fake.requests) == 6
         assert all(c.request.req_kwargs["timeout"] == (2.0, 12.5) for c in calls)
 
 
 def test_custom_webservice_name_changes_the_url():
     url = BASE_URL + "/otrs/nph-genericinterface.pl/Webservice/MesaServicioREST"
-    with stubbed(service_url=url) as gi:
+    fake = service_desk(webservice="MesaServicioREST")
+    with door(fake) as wire:
         client = client_from(env(WEBSERVICE="MesaServicioREST"))
         client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
-        assert gi.log[0].url == url + "/Session"
-        assert gi.log[1].url == url + "/Ticket/Search"
-        assert all(e.url.startswith(url + "/") for e in gi.log)
+        log = exchanges(fake, wire)
+        assert log[0].url == url + "/Session"
+        assert log[1].url == url + "/Ticket/Search"
+        assert all(e.url.startswith(url + "/") for e in log)
+        assert len(log) == 7 and all(e.record.status == 200 for e in log)
 
 
 def test_gi_path_from_env():
     url = BASE_URL + "/znuny/nph-genericinterface.pl/WebserviceID/3"
-    with stubbed(service_url=url) as gi:
-        client_from(env(GI_PATH="/znuny/nph-genericinterface.pl/WebserviceID/3")).close(
+    fake = service_desk(script_path="/znuny/nph-genericinterface.pl", webservice_id=3)
+    with door(fake) as wire:
+        receipt = client_from(env(GI_PATH="/znuny/nph-genericinterface.pl/WebserviceID/3")).close(
             ticket_id=TICKET_ID, attention=ATTENTION)
-        assert gi.log[0].url == url + "/Session"
+        assert exchanges(fake, wire)[0].url == url + "/Session"
+    assert receipt.complete
 
 
 def test_routes_as_json_switch_ticket_search_to_get():
     """Recording 31: TicketSearch as GET /Ticket?SessionID=…&TicketNumber=…"""
     routes = json.dumps({"TicketSearch": {"method": "GET", "path": "/Ticket"}})
-    with stubbed(routes={"TicketSearch": ("GET", "/Ticket")}) as gi:
+    fake = service_desk()
+    fake.set_route("TicketSearch", "GET", "/Ticket")
+    with door(fake) as wire:
         client = client_from(env(ROUTES=routes))
         receipt = client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
-        search = gi.of("TicketSearch")
+        search = [e for e in exchanges(fake, wire) if e.operation == "TicketSearch"]
         assert len(search) == 1
         assert (search[0].method, search[0].path, search[0].body) == ("GET", "/Ticket", None)
-        assert search[0].query == {"SessionID": next(iter(gi.sessions)), "TicketNumber": TICKET_NUMBER}
+        (session_id,) = fake.store.sessions
+        assert search[0].query == {"SessionID": session_id, "TicketNumber": TICKET_NUMBER}
         assert receipt.ticket_id == TICKET_ID
     # Routes given are merged over the 6.5.15 defaults.
     assert client.settings.routes["TicketUpdate"].path == "/Ticket/:TicketID"
@@ -99,21 +116,26 @@ def test_routes_as_json_switch_ticket_search_to_get():
 def test_routes_without_ticket_id_in_the_path_send_it_in_the_body():
     """The POST /TicketUpdate variant of Znuny's test web service."""
     routes = json.dumps({"TicketUpdate": {"method": "POST", "path": "/TicketUpdate"}})
-    with stubbed(routes={"TicketUpdate": ("POST", "/TicketUpdate")}) as gi:
+    fake = service_desk()
+    fake.set_route("TicketUpdate", "POST", "/TicketUpdate")
+    with door(fake):
         receipt = client_from(env(ROUTES=routes)).close(ticket_id=TICKET_ID, attention=ATTENTION)
-        assert receipt.complete
-        updates = gi.of("TicketUpdate")
-        assert len(updates) == 3
-        assert all((u.method, u.path, u.body["TicketID"]) == ("POST", "/TicketUpdate", TICKET_ID) for u in updates)
+    assert receipt.complete
+    updates = of(fake, "TicketUpdate")
+    assert len(updates) == 3
+    assert all((u.method, u.path, u.body["TicketID"]) == ("POST", GI_PATH + "/TicketUpdate", TICKET_ID)
+               for u in updates)
 
 
 def test_booleans_and_numbers_from_env():
-    with stubbed() as gi:
+    fake = service_desk()
+    with door(fake) as wire:
         client = client_from(env(PREFLIGHT="false", RETRY_ATTEMPTS="2", VERIFY_TLS="0",
                                  REQUIRE_FORMATS="no", MAX_REQUEST_BYTES="5000000"))
         client.close(ticket_id=TICKET_ID, attention=ATTENTION)
-        assert gi.ops() == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet"]
-        assert all(c.request.req_kwargs["verify"] is False for c in gi.rsps.calls)
+        assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet"]
+        assert len(wire.calls) == 5
+        assert all(c.request.req_kwargs["verify"] is False for c in wire.calls)
     s = client.settings
     assert (s.preflight, s.retry_attempts, s.verify_tls, s.require_formats, s.max_request_bytes) == (
         False, 2, False, False, 5_000_000)

@@ -14,22 +14,26 @@ from helpers import (
     TICKET_ID,
     TICKET_NUMBER,
     Exchange,
-    GIStub,
+    door,
+    exchanges,
     make_formats,
     new_client,
     no_http,
-    stubbed,
+    ops,
+    service_desk,
 )
 
 from otrs_closure import (
     ClosureConflict,
     ClosurePlan,
     Incident,
+    PartialClosure,
     PlannedRequest,
     ServiceRequest,
     StepStatus,
     UserOnboarding,
 )
+from otrs_closure.testing import FakeZnuny, Fault
 
 MASK = "********"
 ONBOARDING = UserOnboarding(
@@ -41,9 +45,14 @@ ONBOARDING = UserOnboarding(
 
 
 @pytest.fixture
-def gi():
-    with stubbed() as stub:
-        yield stub
+def fake() -> FakeZnuny:
+    return service_desk()
+
+
+@pytest.fixture(autouse=True)
+def wire(fake: FakeZnuny):
+    with door(fake) as rsps:
+        yield rsps
 
 
 def masked_actual(e: Exchange) -> tuple[str, str, str, dict[str, Any] | None, dict[str, str] | None]:
@@ -75,8 +84,9 @@ def planned(r: PlannedRequest) -> tuple[str, str, str, dict[str, Any] | None, di
     return r.operation, r.method, r.url, body, query
 
 
-def compare(plan: ClosurePlan, gi: GIStub) -> None:
-    assert [planned(r) for r in plan.requests] == [masked_actual(e) for e in gi.log]
+def compare(plan: ClosurePlan, fake: FakeZnuny, wire) -> None:
+    """The plan's requests are exactly those sent since the last ``fake.clear_records()``."""
+    assert [planned(r) for r in plan.requests] == [masked_actual(e) for e in exchanges(fake, wire)]
 
 
 @pytest.mark.parametrize(
@@ -86,11 +96,11 @@ def compare(plan: ClosurePlan, gi: GIStub) -> None:
     ids=["service_request", "user_onboarding", "incident"],
 )
 @pytest.mark.parametrize("by", ["number", "id"])
-def test_plan_is_what_close_sends(gi: GIStub, tmp_path, attention, by):
+def test_plan_is_what_close_sends(fake: FakeZnuny, wire, tmp_path, attention, by):
     formats = make_formats(tmp_path)
     ticket = {"ticket_number": TICKET_NUMBER} if by == "number" else {"ticket_id": TICKET_ID}
     plan = new_client().plan(attention=attention, formats=formats, **ticket)
-    assert "TicketUpdate" not in gi.ops()  # planning writes nothing
+    assert "TicketUpdate" not in ops(fake)  # planning writes nothing
     assert [r.operation for r in plan.requests] == (
         ["SessionCreate"] + (["TicketSearch"] if by == "number" else [])
         + ["TicketGet", "TicketUpdate", "TicketUpdate", "TicketUpdate", "TicketGet"]
@@ -98,9 +108,9 @@ def test_plan_is_what_close_sends(gi: GIStub, tmp_path, attention, by):
     assert len(plan.writes) == 3
     assert plan.ticket_id == TICKET_ID
     assert plan.steps.note is StepStatus.PENDING and plan.steps.attachments is StepStatus.PENDING
-    gi.log.clear()
+    fake.clear_records()
     receipt = new_client().close(attention=attention, formats=formats, **ticket)
-    compare(plan, gi)
+    compare(plan, fake, wire)
     assert plan.closure_id == receipt.closure_id
     d = plan.to_dict()
     assert d["requests"][0] == {"operation": "SessionCreate", "method": "POST", "url": SERVICE_URL + "/Session",
@@ -108,7 +118,7 @@ def test_plan_is_what_close_sends(gi: GIStub, tmp_path, attention, by):
     assert d["steps"]["note"] == "pending"
 
 
-def test_plan_masks_the_onboarding_password_and_session(gi: GIStub, tmp_path):
+def test_plan_masks_the_onboarding_password_and_session(tmp_path):
     plan = new_client().plan(ticket_id=TICKET_ID, attention=ONBOARDING, formats=make_formats(tmp_path))
     note = next(r for r in plan.writes if r.body["Article"].get("Subject") == "Atendido")
     assert "Contraseña de acceso al Sistema: ********" in note.body["Article"]["Body"]
@@ -117,42 +127,42 @@ def test_plan_masks_the_onboarding_password_and_session(gi: GIStub, tmp_path):
     assert "Temporal#2026" not in repr(plan) and "Temporal#2026" not in str(plan.to_dict())
 
 
-def test_plan_of_a_partial_closure_lists_only_the_remaining_write(gi: GIStub, tmp_path):
+def test_plan_of_a_partial_closure_lists_only_the_remaining_write(fake: FakeZnuny, wire, tmp_path):
     formats = make_formats(tmp_path)
     attention = ServiceRequest(description="Impresora reconfigurada.")
     client = new_client()
-    client.close(ticket_id=TICKET_ID, attention=attention, formats=formats)
-    gi.ticket()["Owner"] = "tecnico1"
-    gi.ticket()["Article"] = [a for a in gi.articles() if a["Subject"] != "Se modifica propietario"]
-    gi.log.clear()
+    fake.inject(Fault.UNAVAILABLE, "TicketUpdate", call=3, times=4)  # step 2 never gets through
+    with pytest.raises(PartialClosure):
+        client.close(ticket_id=TICKET_ID, attention=attention, formats=formats)
+    fake.clear_records()
     plan = client.plan(ticket_id=TICKET_ID, attention=attention, formats=formats)
     assert [r.operation for r in plan.requests] == ["TicketGet", "TicketUpdate", "TicketGet"]
     assert plan.steps.note is StepStatus.ALREADY_DONE and plan.steps.owner is StepStatus.PENDING
-    gi.log.clear()
+    fake.clear_records()
     client.close(ticket_id=TICKET_ID, attention=attention, formats=formats)
-    compare(plan, gi)
+    compare(plan, fake, wire)
 
 
-def test_plan_of_a_complete_closure_has_no_writes(gi: GIStub):
+def test_plan_of_a_complete_closure_has_no_writes(fake: FakeZnuny):
     attention = ServiceRequest(description="Impresora reconfigurada.")
     client = new_client()
     client.close(ticket_number=TICKET_NUMBER, attention=attention)
-    gi.log.clear()
+    fake.clear_records()
     plan = client.plan(ticket_number=TICKET_NUMBER, attention=attention)
     assert plan.writes == []
     assert [r.operation for r in plan.requests] == ["TicketSearch", "TicketGet"]
     assert all(v == "already_done" or v == "not_applicable" for v in plan.to_dict()["steps"].values())
-    assert gi.ops() == ["TicketSearch", "TicketGet"]
+    assert ops(fake) == ["TicketSearch", "TicketGet"]
 
 
-def test_plan_raises_the_conflict_close_would_raise(gi: GIStub):
-    gi.add_article(subject="Atendido", body="Otro cierre.")
+def test_plan_raises_the_conflict_close_would_raise(fake: FakeZnuny):
+    fake.add_article(TICKET_ID, created_by="tecnico1", subject="Atendido", body="Otro cierre.")
     attention = ServiceRequest(description="Impresora reconfigurada.")
     with pytest.raises(ClosureConflict):
         new_client().plan(ticket_id=TICKET_ID, attention=attention)
     plan = new_client().plan(ticket_id=TICKET_ID, attention=attention, reclose=True)
     assert len(plan.writes) == 3
-    assert "TicketUpdate" not in gi.ops()
+    assert "TicketUpdate" not in ops(fake)
 
 
 def test_offline_plan_sends_nothing(tmp_path):
@@ -166,24 +176,23 @@ def test_offline_plan_sends_nothing(tmp_path):
     assert plan.ticket_id is None and plan.ticket_number == TICKET_NUMBER
 
 
-def test_plan_after_a_close_skips_session_and_preflight(gi: GIStub):
+def test_plan_after_a_close_skips_session_and_preflight(fake: FakeZnuny):
     client = new_client()
     client.close(ticket_id=TICKET_ID, attention=ServiceRequest(description="Primero."))
-    gi.add_ticket(3, "2026112810000021")
+    assert fake.new_service_desk_ticket() == (3, "2026112810000021")
     plan = client.plan(ticket_id=3, attention=ServiceRequest(description="Segundo."))
     assert [r.operation for r in plan.requests] == ["TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet"]
 
 
-def test_plan_with_a_get_search_route_shows_the_query(tmp_path):
+def test_plan_with_a_get_search_route_shows_the_query(fake: FakeZnuny, wire):
     """Recording 31's route: TicketSearch as GET /Ticket with the parameters in the query."""
-    routes = {"TicketSearch": ("GET", "/Ticket")}
-    with stubbed(routes=routes) as gi:
-        attention = ServiceRequest(description="Impresora reconfigurada.")
-        client_routes = {"TicketSearch": {"method": "GET", "path": "/Ticket"}}
-        plan = new_client(routes=client_routes).plan(ticket_number=TICKET_NUMBER, attention=attention)
-        gi.log.clear()
-        new_client(routes=client_routes).close(ticket_number=TICKET_NUMBER, attention=attention)
-        search = gi.of("TicketSearch")[0]
-        assert (search.method, search.path, search.body) == ("GET", "/Ticket", None)
-        assert search.query["TicketNumber"] == TICKET_NUMBER
-        compare(plan, gi)
+    fake.set_route("TicketSearch", "GET", "/Ticket")
+    attention = ServiceRequest(description="Impresora reconfigurada.")
+    client_routes = {"TicketSearch": {"method": "GET", "path": "/Ticket"}}
+    plan = new_client(routes=client_routes).plan(ticket_number=TICKET_NUMBER, attention=attention)
+    fake.clear_records()
+    new_client(routes=client_routes).close(ticket_number=TICKET_NUMBER, attention=attention)
+    search = next(e for e in exchanges(fake, wire) if e.operation == "TicketSearch")
+    assert (search.method, search.path, search.body) == ("GET", "/Ticket", None)
+    assert search.query["TicketNumber"] == TICKET_NUMBER
+    compare(plan, fake, wire)

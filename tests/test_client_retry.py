@@ -5,28 +5,29 @@ a second close() without duplicates. No real sleeps: the client's ``sleep`` reco
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 
 import pytest
+import requests
 from helpers import (
     OWNER_LOGIN,
     TEXT_CT,
     TICKET_ID,
     TICKET_NUMBER,
-    Fault,
-    GIStub,
+    Answer,
     connect_timeout,
-    connection_refused,
-    dropped_connection,
-    fault_500_json,
+    door,
     gi_error,
     is_preflight,
     is_step1,
     is_step2,
     make_formats,
     new_client,
-    read_timeout,
-    stubbed,
+    of,
+    ops,
+    service_desk,
+    writes,
 )
 
 from otrs_closure import (
@@ -40,25 +41,43 @@ from otrs_closure import (
     StepStatus,
     TransportError,
 )
+from otrs_closure.testing import FakeZnuny, Fault, WriteStep
 
 ATTENTION = ServiceRequest(description="Se reconfiguró la impresora.")
 DONE, PENDING, UNKNOWN = StepStatus.DONE, StepStatus.PENDING, StepStatus.UNKNOWN
+BAD_GATEWAY = {"status": 502, "text": "Bad Gateway", "content_type": "text/html"}
 
 
 @pytest.fixture
-def gi():
-    with stubbed() as stub:
-        yield stub
+def fake() -> FakeZnuny:
+    return service_desk()
 
 
-def assert_one_closure(gi: GIStub, files: int = 2) -> None:
+@pytest.fixture(autouse=True)
+def wire(fake: FakeZnuny):
+    """Every test talks to ``fake`` through its responses door; a test that needs answers
+    the fake never gives opens a door of its own (with :class:`Answer` s) inside this one."""
+    with door(fake) as rsps:
+        yield rsps
+
+
+def assert_one_closure(fake: FakeZnuny, files: int = 2) -> None:
     """Never a second note, never a second set of attachments, never a second owner note."""
-    notes = gi.articles(subject="Atendido")
+    ticket = fake.ticket(TICKET_ID)
+    notes = ticket.articles_with_subject("Atendido")
     assert len(notes) == 1
-    assert len(notes[0]["_attachments"]) == files
-    assert sum(len(a["_attachments"]) for a in gi.articles()) == files
-    assert len(gi.articles(subject="Se modifica propietario")) == 1
-    assert gi.ticket()["State"] == "Atendido" and gi.ticket()["Owner"] == OWNER_LOGIN
+    assert len(notes[0].attachments) == files
+    assert len(ticket.attachments()) == files
+    assert len(ticket.articles_with_subject("Se modifica propietario")) == 1
+    assert ticket.state == "Atendido" and ticket.owner == OWNER_LOGIN
+
+
+def lost_before_writing(fake: FakeZnuny, fault: Fault | None, call: int = 2) -> None:
+    """TicketUpdate ``call`` changes nothing: Znuny fails on its first write, the state
+    (HTTP 500), and, with ``fault``, that answer is lost too."""
+    fake.fail_write(WriteStep.STATE)
+    if fault is not None:
+        fake.inject(fault, "TicketUpdate", call=call)
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -66,83 +85,98 @@ def assert_one_closure(gi: GIStub, files: int = 2) -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [
-        Fault(exc=connection_refused),
-        Fault(exc=connect_timeout),
-        Fault(exc=read_timeout),
-        Fault(exc=dropped_connection),
-        fault_500_json("OperationObject returned an error, cancelling Request"),
-        Fault(status=502, body="Bad Gateway", headers={"Content-Type": "text/html"}),
-        Fault(status=200, body="<html>mantenimiento</html>", headers={"Content-Type": "text/html"}),
-    ],
-    ids=["refused", "connect-timeout", "read-timeout", "dropped", "500-json", "502", "html-200"],
+    [Fault.CONNECTION_REFUSED, Fault.TIMEOUT_AFTER_APPLY, Fault.RESPONSE_LOST, Fault.SERVER_FAULT,
+     Fault.MAINTENANCE_PAGE],
+    ids=["refused", "read-timeout", "dropped", "500-json", "html-200"],
 )
 @pytest.mark.parametrize("operation", ["SessionCreate", "TicketSearch", "TicketGet"])
-def test_reads_are_retried(gi: GIStub, operation, fault):
-    gi.inject(operation, fault, fault)
+def test_reads_are_retried(fake: FakeZnuny, operation, fault):
+    fake.inject(fault, operation, call=1, times=2)
     sleeps: list[float] = []
     receipt = new_client(sleeps=sleeps).close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
     assert receipt.complete
-    assert gi.ops().count(operation) == (3 if operation != "TicketGet" else 4)  # 2 failed + 1 (+ verify)
+    assert ops(fake).count(operation) == (3 if operation != "TicketGet" else 4)  # 2 failed + 1 (+ verify)
     assert len(sleeps) == 2
     # Exponential backoff with jitter: 0.5 s then 1 s, each scaled into [50 %, 100 %].
     assert 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0
 
 
-@pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_is_honoured(gi: GIStub, status):
-    gi.inject("TicketGet", Fault(status=status, body="Slow down", headers={"Retry-After": "7"}))
+@pytest.mark.parametrize(
+    "answer",
+    [{"raises": connect_timeout()}, BAD_GATEWAY],
+    ids=["connect-timeout", "502"],
+)
+@pytest.mark.parametrize("operation", ["SessionCreate", "TicketSearch", "TicketGet"])
+def test_reads_are_retried_after_answers_the_fake_never_gives(operation, answer):
+    """A connect timeout and a proxy's 502, twice, then Znuny answers."""
+    fake = service_desk()
+    failed = [Answer(operation, **answer) for _ in range(2)]
+    sleeps: list[float] = []
+    with door(fake, *failed):
+        receipt = new_client(sleeps=sleeps).close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
+    assert receipt.complete
+    assert all(len(a.received) == 1 for a in failed)  # 2 failed ...
+    assert ops(fake).count(operation) == (1 if operation != "TicketGet" else 2)  # ... + 1 (+ verify)
+    assert len(sleeps) == 2
+    assert 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0
+
+
+@pytest.mark.parametrize("fault", [Fault.RATE_LIMITED, Fault.UNAVAILABLE], ids=["429", "503"])
+def test_retry_after_is_honoured(fake: FakeZnuny, fault):
+    fake.inject(fault, "TicketGet", retry_after=7)
     sleeps: list[float] = []
     new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert sleeps == [7.0]
 
 
-def test_retry_after_is_capped_by_retry_after_max(gi: GIStub):
-    gi.inject("TicketSearch", Fault(status=503, body="busy", headers={"Retry-After": "3600"}))
+def test_retry_after_is_capped_by_retry_after_max(fake: FakeZnuny):
+    fake.inject(Fault.UNAVAILABLE, "TicketSearch", retry_after=3600)
     sleeps: list[float] = []
     new_client(sleeps=sleeps, retry_after_max=12).close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
     assert sleeps == [12.0]
 
 
-def test_retry_after_as_an_http_date(gi: GIStub):
+def test_retry_after_as_an_http_date():
+    fake = service_desk()
     when = email.utils.formatdate(time.time() + 20, usegmt=True)
-    gi.inject("TicketGet", Fault(status=503, body="busy", headers={"Retry-After": when}))
+    busy = Answer("TicketGet", status=503, text="busy", headers={"Retry-After": when})
     sleeps: list[float] = []
-    new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
+    with door(fake, busy):
+        new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert len(sleeps) == 1 and 15 <= sleeps[0] <= 20
 
 
-def test_read_attempts_are_bounded_by_retry_attempts(gi: GIStub):
-    gi.inject("TicketGet", *[Fault(exc=connection_refused)] * 10)
+def test_read_attempts_are_bounded_by_retry_attempts(fake: FakeZnuny):
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketGet", times=10)
     sleeps: list[float] = []
     with pytest.raises(TransportError):
         new_client(sleeps=sleeps, retry_attempts=3).close(ticket_id=TICKET_ID, attention=ATTENTION)
-    assert gi.ops() == ["SessionCreate", "TicketGet", "TicketGet", "TicketGet"]
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketGet", "TicketGet"]
     assert len(sleeps) == 2
 
 
-@pytest.mark.parametrize("fault", [Fault(exc=connection_refused), Fault(exc=read_timeout),
-                                   fault_500_json("x")], ids=["refused", "timeout", "500"])
-def test_session_create_attempts_are_bounded_too(gi: GIStub, fault):
+@pytest.mark.parametrize("fault", [Fault.CONNECTION_REFUSED, Fault.TIMEOUT_AFTER_APPLY, Fault.SERVER_FAULT],
+                         ids=["refused", "timeout", "500"])
+def test_session_create_attempts_are_bounded_too(fake: FakeZnuny, fault):
     """The login made on behalf of a read is retried by that read's loop, not squared."""
-    gi.inject("SessionCreate", *[fault] * 20)
+    fake.inject(fault, "SessionCreate", times=20)
     sleeps: list[float] = []
     with pytest.raises((TransportError, ServerError)) as ei:
         new_client(sleeps=sleeps, retry_attempts=3).close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
     assert ei.value.operation == "SessionCreate"
-    assert gi.ops() == ["SessionCreate"] * 3
+    assert ops(fake) == ["SessionCreate"] * 3
     assert len(sleeps) == 2
 
 
-def test_retry_attempts_one_means_no_retry(gi: GIStub):
-    gi.inject("TicketGet", Fault(exc=read_timeout))
+def test_retry_attempts_one_means_no_retry(fake: FakeZnuny):
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketGet")
     with pytest.raises(TransportError):
         new_client(retry_attempts=1).close(ticket_id=TICKET_ID, attention=ATTENTION)
-    assert gi.ops().count("TicketGet") == 1
+    assert ops(fake).count("TicketGet") == 1
 
 
-def test_backoff_is_bounded_by_backoff_max(gi: GIStub):
-    gi.inject("TicketGet", *[fault_500_json("x")] * 5)
+def test_backoff_is_bounded_by_backoff_max(fake: FakeZnuny):
+    fake.inject(Fault.SERVER_FAULT, "TicketGet", times=5)
     sleeps: list[float] = []
     new_client(sleeps=sleeps, retry_attempts=6, retry_backoff=1, retry_backoff_max=2).close(
         ticket_id=TICKET_ID, attention=ATTENTION)
@@ -151,226 +185,238 @@ def test_backoff_is_bounded_by_backoff_max(gi: GIStub):
 
 
 @pytest.mark.parametrize(
-    ("fault", "error"),
+    ("answer", "error"),
     [
-        (gi_error("TicketGet.AccessDenied", "TicketGet: User does not have access to the ticket!"), AccessDenied),
-        (gi_error("TicketGet.InvalidParameter", "TicketGet: bad"), InvalidParameter),
-        (Fault(status=413, body="Request Entity Too Large"), RequestTooLarge),
+        ({"json": gi_error("TicketGet.AccessDenied", "TicketGet: User does not have access to the ticket!")},
+         AccessDenied),
+        ({"json": gi_error("TicketGet.InvalidParameter", "TicketGet: bad")}, InvalidParameter),
+        ({"status": 413, "text": "Request Entity Too Large"}, RequestTooLarge),
     ],
 )
-def test_reads_never_retried_on_refusals(gi: GIStub, fault, error):
-    gi.inject("TicketGet", fault)
+def test_reads_never_retried_on_refusals(answer, error):
+    fake = service_desk()
+    refusal = Answer("TicketGet", **answer)
     sleeps: list[float] = []
-    with pytest.raises(error):
-        new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
-    assert gi.ops().count("TicketGet") == 1 and sleeps == []
+    with door(fake, refusal):
+        with pytest.raises(error):
+            new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
+        assert ops(fake) == ["SessionCreate"]  # the one TicketGet was ``refusal``'s
+    assert sleeps == []
 
 
 # -- writes -----------------------------------------------------------------------------------------
 
 
-def test_write_resent_blindly_after_connection_refused(gi: GIStub, tmp_path):
-    gi.inject("TicketUpdate", Fault(exc=connection_refused), when=is_step1)
+def test_write_resent_blindly_after_connection_refused(fake: FakeZnuny, tmp_path):
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketUpdate", call=2)
     sleeps: list[float] = []
     receipt = new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION,
                                              formats=make_formats(tmp_path))
     # No re-read between the refused attempt and the resend.
-    assert gi.ops() == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketUpdate",
-                        "TicketUpdate", "TicketGet"]
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketUpdate",
+                         "TicketUpdate", "TicketGet"]
     assert len(sleeps) == 1
     assert receipt.complete and receipt.writes_sent == 3
-    assert_one_closure(gi)
+    assert_one_closure(fake)
+
+
+def proxy_502_after_znuny(status: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
+    """A proxy that passed the request to Znuny (which applied it) and then answered 502 itself."""
+    assert status == 200, body
+    return 502, {"Content-Type": "text/html"}, "Bad Gateway"
 
 
 @pytest.mark.parametrize(
     "fault",
-    [
-        Fault(exc=read_timeout, apply=True),
-        Fault(exc=dropped_connection, apply=True),
-        fault_500_json("OperationObject returned an error, cancelling Request", apply=True),
-        Fault(status=502, body="Bad Gateway", apply=True),
-    ],
+    [Fault.TIMEOUT_AFTER_APPLY, Fault.RESPONSE_LOST, Fault.SERVER_FAULT, "502"],
     ids=["read-timeout", "dropped", "500", "502"],
 )
-def test_lost_answer_on_the_note_is_not_resent_when_the_ticket_shows_it(gi: GIStub, tmp_path, fault):
-    gi.inject("TicketUpdate", fault, when=is_step1)
-    receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
-    assert gi.ops() == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
-                        "TicketUpdate", "TicketGet"]
-    assert len([w for w in gi.writes() if is_step1(w.body)]) == 1
+def test_lost_answer_on_the_note_is_not_resent_when_the_ticket_shows_it(tmp_path, fault):
+    fake = service_desk()
+    answers = []
+    if fault == "502":
+        answers.append(Answer("TicketUpdate", call=2, through=proxy_502_after_znuny))
+    else:  # each applies the note, then the answer is lost
+        fake.inject(fault, "TicketUpdate", call=2, **({"apply": True} if fault is Fault.SERVER_FAULT else {}))
+    with door(fake, *answers):
+        receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
+                         "TicketUpdate", "TicketGet"]
+    assert len([w for w in writes(fake) if is_step1(w.body)]) == 1
     assert receipt.complete
     assert receipt.steps.note is DONE and receipt.steps.attachments is DONE
-    assert receipt.note_article_id == gi.articles(subject="Atendido")[0]["ArticleID"]
-    assert_one_closure(gi)
+    assert receipt.note_article_id == fake.ticket(TICKET_ID).articles_with_subject("Atendido")[0].article_id
+    assert_one_closure(fake)
 
 
 @pytest.mark.parametrize(
-    "fault",
-    [Fault(exc=read_timeout), Fault(exc=dropped_connection), fault_500_json("Article could not be created")],
-    ids=["read-timeout", "dropped", "500"],
+    "fault", [Fault.TIMEOUT_AFTER_APPLY, Fault.RESPONSE_LOST, None], ids=["read-timeout", "dropped", "500"]
 )
-def test_lost_write_is_resent_when_the_ticket_does_not_show_it(gi: GIStub, tmp_path, fault):
-    gi.inject("TicketUpdate", fault, when=is_step1)
+def test_lost_write_is_resent_when_the_ticket_does_not_show_it(fake: FakeZnuny, tmp_path, fault):
+    lost_before_writing(fake, fault)
     receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
-    assert gi.ops() == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
-                        "TicketUpdate", "TicketUpdate", "TicketGet"]
-    assert len([w for w in gi.writes() if is_step1(w.body)]) == 2
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
+                         "TicketUpdate", "TicketUpdate", "TicketGet"]
+    assert len([w for w in writes(fake) if is_step1(w.body)]) == 2
     assert receipt.complete
-    assert_one_closure(gi)
+    assert_one_closure(fake)
 
 
-def test_lost_answer_on_the_owner_change_is_not_resent(gi: GIStub, tmp_path):
-    gi.inject("TicketUpdate", Fault(exc=read_timeout, apply=True), when=is_step2)
+def test_lost_answer_on_the_owner_change_is_not_resent(fake: FakeZnuny, tmp_path):
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketUpdate", call=3)
     receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
-    assert len([w for w in gi.writes() if is_step2(w.body)]) == 1
+    assert len([w for w in writes(fake) if is_step2(w.body)]) == 1
     assert receipt.complete and receipt.steps.owner is DONE and receipt.steps.owner_note is DONE
-    assert_one_closure(gi)
+    assert_one_closure(fake)
 
 
-def test_note_created_but_attachments_failed_gets_only_the_files(gi: GIStub, tmp_path):
+def test_note_created_but_attachments_failed_gets_only_the_files(fake: FakeZnuny, tmp_path):
     """Znuny wrote the article, then failed on the attachments (500): the files are sent on
     an article of their own; the note is not repeated."""
-    gi.inject(
-        "TicketUpdate",
-        Fault(status=500, body={"faultcode": "Server", "faultstring": "Attachment could not be created, please "
-              "contact the system administrator"}, apply=lambda d: d.pop("Attachment")),
-        when=is_step1,
-    )
+    fake.fail_write(WriteStep.ATTACHMENT)
     receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
-    subjects = [w.body.get("Article", {}).get("Subject") for w in gi.writes()]
+    assert of(fake, "TicketUpdate")[1].status == 500
+    subjects = [w.body.get("Article", {}).get("Subject") for w in writes(fake)]
     assert subjects == ["Atendido", "Formatos adjuntos", "Se modifica propietario"]
-    assert len(gi.articles(subject="Atendido")) == 1
+    assert len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
     assert sorted(x.filename for x in receipt.attachments) == ["formato.docx", "formato_firmado.pdf"]
     assert receipt.complete
 
 
-def test_write_attempts_are_bounded(gi: GIStub, tmp_path):
-    gi.inject("TicketUpdate", *[Fault(exc=connection_refused)] * 10, when=is_step1)
+def test_write_attempts_are_bounded(fake: FakeZnuny, wire):
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketUpdate", call=2, times=10)
     with pytest.raises(TransportError) as ei:
         new_client(retry_attempts=3).close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert ei.value.may_have_reached_server is False
-    assert len([w for w in gi.writes() if is_step1(w.body)]) == 3
-    assert gi.articles(subject="Atendido") == []
+    # Refused connections carry no body to the fake: count the step-1 bodies on the wire.
+    sent = [json.loads(c.request.body) for c in wire.calls if c.request.method == "PATCH"]
+    assert len([body for body in sent if is_step1(body)]) == 3
+    assert fake.ticket(TICKET_ID).articles_with_subject("Atendido") == ()
 
 
 @pytest.mark.parametrize(
-    ("fault", "error"),
+    ("answer", "error"),
     [
-        (Fault(status=413, body="Request Entity Too Large", headers={"Content-Type": TEXT_CT}), RequestTooLarge),
-        (gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update state!"),
+        ({"status": 413, "text": "Request Entity Too Large", "content_type": TEXT_CT}, RequestTooLarge),
+        ({"json": gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update state!")},
          AccessDenied),
-        (gi_error("TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!"),
+        ({"json": gi_error("TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!")},
          InvalidParameter),
-        (Fault(exc=lambda: __import__("requests").exceptions.SSLError("bad certificate")), TransportError),
+        ({"raises": requests.exceptions.SSLError("bad certificate")}, TransportError),
     ],
     ids=["413", "AccessDenied", "InvalidParameter", "tls"],
 )
-def test_writes_never_retried_on_refusals(gi: GIStub, fault, error):
-    gi.inject("TicketUpdate", fault, when=is_step1)
+def test_writes_never_retried_on_refusals(answer, error):
+    fake = service_desk()
+    refusal = Answer("TicketUpdate", call=2, **answer)  # step 1
     sleeps: list[float] = []
-    with pytest.raises(error):
-        new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
-    assert len([w for w in gi.writes() if is_step1(w.body)]) == 1
-    assert gi.ops().count("TicketGet") == 1  # nothing to re-read: it was refused
+    with door(fake, refusal):
+        with pytest.raises(error):
+            new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
+        # Step 1 was sent once (to ``refusal``); nothing after it, not even a re-read:
+        # it was refused.
+        assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate"]
+        assert is_step1(json.loads(refusal.received[0]))
     assert sleeps == []
 
 
-def test_auth_fail_on_a_write_one_new_session_one_repeat_then_error(gi: GIStub):
-    msg = "TicketUpdate: User could not be authenticated!"
-    gi.inject("TicketUpdate", *[gi_error("TicketUpdate.AuthFail", msg)] * 3, when=is_step1)
+def test_auth_fail_on_a_write_one_new_session_one_repeat_then_error(fake: FakeZnuny):
+    fake.inject(Fault.SESSION_EXPIRED, "TicketUpdate", call=2, times=3)
     with pytest.raises(AuthenticationError) as ei:
         new_client().close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert ei.value.error_code == "TicketUpdate.AuthFail"
-    assert gi.ops() == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "SessionCreate",
-                        "TicketUpdate"]
-    assert gi.pending_faults() == 1
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "SessionCreate",
+                         "TicketUpdate"]
+    assert len(fake.faults_fired) == 2  # the third planned expiry never came to pass
 
 
-def test_auth_fail_on_a_read_one_new_session_one_repeat(gi: GIStub):
-    gi.inject("TicketSearch", gi_error("TicketSearch.AuthFail", "TicketSearch: Authorization failing!"))
+def test_auth_fail_on_a_read_one_new_session_one_repeat(fake: FakeZnuny):
+    fake.inject(Fault.SESSION_EXPIRED, "TicketSearch")
     receipt = new_client().close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
     assert receipt.complete
-    assert gi.ops()[:4] == ["SessionCreate", "TicketSearch", "SessionCreate", "TicketSearch"]
+    assert ops(fake)[:4] == ["SessionCreate", "TicketSearch", "SessionCreate", "TicketSearch"]
 
 
-def test_preflight_is_retried_like_a_read(gi: GIStub):
-    gi.inject("TicketUpdate", Fault(exc=read_timeout), when=is_preflight)
+def test_preflight_is_retried_like_a_read(fake: FakeZnuny):
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketUpdate", call=1)
     receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert receipt.complete
-    assert len([e for e in gi.of("TicketUpdate") if is_preflight(e.body)]) == 2
+    assert len([e for e in of(fake, "TicketUpdate") if is_preflight(e.body)]) == 2
 
 
 # -- partial closures ---------------------------------------------------------------------------
 
 
-def test_failure_after_the_note_is_a_partial_closure_completed_by_a_second_close(gi: GIStub, tmp_path):
+def test_failure_after_the_note_is_a_partial_closure_completed_by_a_second_close(tmp_path):
+    fake = service_desk()
     formats = make_formats(tmp_path)
-    denied = gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update owner!")
-    gi.inject("TicketUpdate", denied, when=is_step2)
+    owner_denied = "TicketUpdate: Does not have permissions to update owner!"
+    denied = Answer("TicketUpdate", call=3, json=gi_error("TicketUpdate.AccessDenied", owner_denied))  # step 2
     client = new_client()
-    with pytest.raises(PartialClosure) as ei:
-        client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION, formats=formats)
-    exc = ei.value
-    assert isinstance(exc.cause, AccessDenied)
-    assert exc.error_code == "TicketUpdate.AccessDenied" and exc.operation == "TicketUpdate"
-    r = exc.receipt
-    assert r.steps.model_dump() == {"note": DONE, "attachments": DONE, "state": DONE, "owner": PENDING,
-                                    "owner_note": PENDING}
-    assert r.remaining == ["owner", "owner_note"] and not r.complete
-    assert r.note_article_id == gi.articles(subject="Atendido")[0]["ArticleID"]
-    assert r.state == "Atendido" and r.owner == "tecnico1"
-    assert exc.to_dict()["receipt"]["steps"]["owner"] == "pending"
+    with door(fake, denied):
+        with pytest.raises(PartialClosure) as ei:
+            client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION, formats=formats)
+        exc = ei.value
+        assert isinstance(exc.cause, AccessDenied)
+        assert exc.error_code == "TicketUpdate.AccessDenied" and exc.operation == "TicketUpdate"
+        r = exc.receipt
+        assert r.steps.model_dump() == {"note": DONE, "attachments": DONE, "state": DONE, "owner": PENDING,
+                                        "owner_note": PENDING}
+        assert r.remaining == ["owner", "owner_note"] and not r.complete
+        assert r.note_article_id == fake.ticket(TICKET_ID).articles_with_subject("Atendido")[0].article_id
+        assert r.state == "Atendido" and r.owner == "tecnico1"
+        assert exc.to_dict()["receipt"]["steps"]["owner"] == "pending"
 
-    gi.log.clear()
-    receipt = client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION, formats=formats)
-    assert [w.body["Article"]["Subject"] for w in gi.writes()] == ["Se modifica propietario"]
+        fake.clear_records()
+        receipt = client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION, formats=formats)
+    assert [w.body["Article"]["Subject"] for w in writes(fake)] == ["Se modifica propietario"]
     assert receipt.complete
     assert receipt.steps.note is StepStatus.ALREADY_DONE and receipt.steps.owner is DONE
-    assert_one_closure(gi)
+    assert_one_closure(fake)
 
 
-def test_write_outcome_unknown_and_ticket_unreadable_is_partial_with_unknown_steps(gi: GIStub, tmp_path):
+def test_write_outcome_unknown_and_ticket_unreadable_is_partial_with_unknown_steps(fake: FakeZnuny, tmp_path):
     """The note's answer is lost and the ticket cannot be re-read: the receipt says UNKNOWN
     (never resent blindly); a second close() settles it without a duplicate."""
     formats = make_formats(tmp_path)
-    gi.inject("TicketUpdate", Fault(exc=read_timeout, apply=True), when=is_step1)
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketUpdate", call=2)
     # Once the note exists, the next 4 reads are refused: the re-read (2 attempts) and the
-    # settling read (2 attempts).
-    gi.inject("TicketGet", *[Fault(exc=connection_refused)] * 4, when=lambda d: bool(gi.articles(subject="Atendido")))
+    # settling read (2 attempts). TicketGet call 1 was the first read.
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketGet", call=2, times=4)
     client = new_client(retry_attempts=2)
     with pytest.raises(PartialClosure) as ei:
         client.close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
-    assert gi.pending_faults() == 0
-    assert len([w for w in gi.writes() if is_step1(w.body)]) == 1
+    assert [f.kind for f in fake.faults_fired].count(Fault.CONNECTION_REFUSED) == 4
+    assert len([w for w in writes(fake) if is_step1(w.body)]) == 1
     r = ei.value.receipt
     assert r.steps.note is UNKNOWN and r.steps.state is UNKNOWN and r.steps.attachments is UNKNOWN
     assert r.steps.owner is PENDING and r.steps.owner_note is PENDING
     assert set(r.remaining) == {"note", "attachments", "state", "owner", "owner_note"}
     assert isinstance(ei.value.cause, TransportError)
 
-    gi.log.clear()
+    fake.clear_records()
     receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
     assert receipt.complete
-    assert [w.body["Article"]["Subject"] for w in gi.writes()] == ["Se modifica propietario"]
-    assert_one_closure(gi)
+    assert [w.body["Article"]["Subject"] for w in writes(fake)] == ["Se modifica propietario"]
+    assert_one_closure(fake)
 
 
-def test_verify_read_failing_after_both_writes_is_not_a_failure(gi: GIStub):
+def test_verify_read_failing_after_both_writes_is_not_a_failure(fake: FakeZnuny):
     client = new_client(retry_attempts=2)
-    gi.inject("TicketGet", *[Fault(exc=connection_refused)] * 4,
-              when=lambda d: len(gi.articles(subject="Se modifica propietario")) == 1)
+    # TicketGet call 2 is the verifying read, after both writes: it and the 3 reads after it fail.
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketGet", call=2, times=4)
     receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION)
-    assert gi.pending_faults() == 0
+    assert len(fake.faults_fired) == 4
     assert receipt.steps.note is DONE and receipt.steps.owner is DONE
     assert receipt.writes_sent == 2
-    assert_one_closure(gi, files=0)
+    assert_one_closure(fake, files=0)
 
 
-def test_retry_after_on_a_write_is_honoured_before_the_reread(gi: GIStub):
-    gi.inject("TicketUpdate", Fault(status=503, body="busy", headers={"Retry-After": "5"}), when=is_step1)
+def test_retry_after_on_a_write_is_honoured_before_the_reread(fake: FakeZnuny):
+    fake.inject(Fault.UNAVAILABLE, "TicketUpdate", call=2, retry_after=5)
     sleeps: list[float] = []
     receipt = new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert sleeps == [5.0]
-    assert gi.ops() == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
-                        "TicketUpdate", "TicketUpdate", "TicketGet"]
-    assert receipt.complete and len(gi.articles(subject="Atendido")) == 1
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
+                         "TicketUpdate", "TicketUpdate", "TicketGet"]
+    assert receipt.complete and len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1

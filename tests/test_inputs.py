@@ -16,11 +16,13 @@ from helpers import (
     OWNER_LOGIN,
     TICKET_ID,
     TICKET_NUMBER,
+    door,
     make_file,
     make_formats,
     new_client,
     no_http,
-    stubbed,
+    service_desk,
+    writes,
 )
 
 from otrs_closure import (
@@ -140,21 +142,26 @@ def test_request_over_max_request_bytes_is_refused_before_sending(tmp_path):
     bad_close("formats", client=new_client(max_request_bytes=size), attention=SR, ticket_id=TICKET_ID,
               formats=formats)
     # Within the limit it goes through.
-    with stubbed() as gi:
+    fake = service_desk()
+    with door(fake):
         new_client(max_request_bytes=10 * size).close(attention=SR, ticket_id=TICKET_ID, formats=formats)
-        step1 = gi.writes()[0]
-        assert len(step1.raw) <= 10 * size
+    step1 = writes(fake)[0]
+    assert step1.size is not None and step1.size <= 10 * size
 
 
 def test_max_request_bytes_counts_the_base64_and_the_json(tmp_path):
     """The exact size the step-1 request will have is what is compared."""
     formats = make_formats(tmp_path)
-    with stubbed() as gi:
+    fake = service_desk()
+    with door(fake):
         new_client().close(attention=SR, ticket_id=TICKET_ID, formats=formats)
-        exact = len(gi.writes()[0].raw)
-    # The check uses a 32-character placeholder session id, as the stub's ids are.
-    with stubbed() as gi:
-        new_client(max_request_bytes=exact).close(attention=SR, ticket_id=TICKET_ID, formats=formats)
+    exact = writes(fake)[0].size
+    assert exact is not None
+    # The check uses a 32-character placeholder session id, as Znuny's (and the fake's) ids are.
+    fake = service_desk()
+    with door(fake):
+        receipt = new_client(max_request_bytes=exact).close(attention=SR, ticket_id=TICKET_ID, formats=formats)
+    assert receipt.complete and writes(fake)[0].size == exact
     bad_close("formats", client=new_client(max_request_bytes=exact - 1), attention=SR, ticket_id=TICKET_ID,
               formats=formats)
 
@@ -223,10 +230,13 @@ def test_a_file_deleted_after_formats_were_checked_is_refused_by_close(tmp_path)
 def test_pdf_renamed_docx_is_accepted_as_editable(tmp_path):
     renamed = make_file(tmp_path, "PDF", "formato.docx")
     formats = FormatFiles(signed_scan=make_file(tmp_path, "PNG"), editable=renamed)
-    with stubbed() as gi:
+    fake = service_desk()
+    with door(fake):
         new_client().close(attention=SR, ticket_id=TICKET_ID, formats=formats)
-        types = {a["Filename"]: a["ContentType"] for a in gi.writes()[0].body["Attachment"]}
+    types = {a["Filename"]: a["ContentType"] for a in writes(fake)[0].body["Attachment"]}
     assert types["formato.docx"] == "application/pdf"  # typed by content, not by name
+    assert {a.filename: a.content_type for a in fake.ticket(TICKET_ID).attachments()}["formato.docx"] == (
+        "application/pdf")
 
 
 @pytest.mark.parametrize("kind", ["DOCX", "XLSX", "ODT", "ODS", "DOC", "XLS"])

@@ -15,24 +15,21 @@ from typing import Any
 
 import pytest
 import requests
+import responses
 from helpers import (
     AGENT_LOGIN,
     BASE_URL,
     OWNER_LOGIN,
     TICKET_ID,
     TICKET_NUMBER,
-    Fault,
-    GIStub,
-    connection_refused,
-    fault_500_json,
-    fault_500_text,
+    Answer,
+    door,
     gi_error,
     is_step1,
-    is_step2,
     make_formats,
     no_http,
-    read_timeout,
-    stubbed,
+    service_desk,
+    sessions,
 )
 
 from otrs_closure import (
@@ -51,6 +48,8 @@ from otrs_closure import (
     TransportError,
     UserOnboarding,
 )
+from otrs_closure.testing import FakeZnuny, Fault, WriteStep
+from otrs_closure.testing.mock import request_body_bytes
 
 AGENT_CANARY = "AgentCanary-7f3e9b1d-Ñ$pw"
 ONBOARD_CANARY = "OnboardCanary-c41a88e2-ü%pw"
@@ -67,10 +66,19 @@ def client(**kw: Any) -> ClosureClient:
                          sleep=lambda s: None, **kw)
 
 
+def canary_desk() -> FakeZnuny:
+    """The service desk where the agent's password is the canary."""
+    fake = service_desk()
+    with fake.store.lock:
+        agent = fake.store.agent_by_login(AGENT_LOGIN)
+        assert agent is not None
+        agent.password = AGENT_CANARY
+    return fake
+
+
 @pytest.fixture
-def gi():
-    with stubbed(users={AGENT_LOGIN: AGENT_CANARY}) as stub:
-        yield stub
+def fake() -> FakeZnuny:
+    return canary_desk()
 
 
 @pytest.fixture
@@ -105,17 +113,28 @@ def assert_no_canary(texts: list[str], also: tuple[str, ...] | list[str] = ()) -
     assert texts  # something was checked
 
 
-def assert_wire(gi: GIStub) -> None:
-    """Agent password only in SessionCreate bodies; onboarding password only in step-1 bodies."""
-    for e in gi.log:
-        wire = e.url + json.dumps(e.headers) + e.raw.decode("utf-8", "replace")
-        if AGENT_CANARY in wire:
-            assert e.operation == "SessionCreate" and e.body["Password"] == AGENT_CANARY
-            assert AGENT_CANARY not in e.url
-        if ONBOARD_CANARY in wire:
-            assert e.operation == "TicketUpdate" and is_step1(e.body)
-            assert ONBOARD_CANARY in e.body["Article"]["Body"]
-            assert ONBOARD_CANARY not in e.url
+def assert_wire(fake: FakeZnuny, wire: responses.RequestsMock) -> None:
+    """Agent password only in SessionCreate bodies; onboarding password only in step-1 bodies.
+
+    The wire holds every request as sent: URL, headers and body (a streamed body the fake
+    read is gone from it, so those are checked as the fake decoded them)."""
+    assert wire.calls
+    bodies: list[tuple[str, Any]] = []
+    for call in wire.calls:
+        url, method = str(call.request.url), str(call.request.method)
+        head = url + "".join(f"\n{k}: {v!s}" for k, v in call.request.headers.items())
+        assert AGENT_CANARY not in head and ONBOARD_CANARY not in head, head[:300]
+        raw = request_body_bytes(call.request.body)
+        if raw:
+            bodies.append(("SessionCreate" if url.endswith("/Session") else method, json.loads(raw)))
+    bodies += [("SessionCreate" if r.operation == "SessionCreate" else r.method, r.body) for r in fake.requests]
+    for operation, body in bodies:
+        text = json.dumps(body, ensure_ascii=False)
+        if AGENT_CANARY in text:
+            assert operation == "SessionCreate" and body["Password"] == AGENT_CANARY
+        if ONBOARD_CANARY in text:
+            assert operation == "PATCH" and is_step1(body)
+            assert ONBOARD_CANARY in body["Article"]["Body"]
 
 
 def assert_reprs_clean(c: ClosureClient, formats: FormatFiles | None = None) -> None:
@@ -128,89 +147,141 @@ def assert_reprs_clean(c: ClosureClient, formats: FormatFiles | None = None) -> 
     assert_no_canary(texts)
 
 
-def test_successful_closure_and_its_plan_leak_nothing(gi: GIStub, logs, tmp_path):
+def test_successful_closure_and_its_plan_leak_nothing(fake: FakeZnuny, logs, tmp_path):
     formats = make_formats(tmp_path)
     c = client()
-    plan = c.plan(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
-    receipt = c.close(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
-    again = c.close(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
-    assert receipt.complete and again.writes_sent == 0
-    # Neither do the session ids (a session is as good as the password until it expires).
-    assert gi.issued
-    assert_no_canary(texts_of_logs(logs), also=gi.issued)
-    assert_no_canary([repr(plan), json.dumps(plan.to_dict(), ensure_ascii=False), repr(receipt),
-                      receipt.model_dump_json(), repr(again)])
-    # The plan masks the onboarding password, the session and the agent password.
-    d = plan.to_dict()
-    assert d["requests"][0]["body"] == {"UserLogin": AGENT_LOGIN, "Password": "********"}
-    note = [r for r in d["requests"] if r.get("body", {}).get("Article", {}).get("Subject") == "Atendido"][0]
-    assert "Contraseña de acceso al Sistema: ********" in note["body"]["Article"]["Body"]
-    assert all(r.get("body", r.get("query", {})).get("SessionID") == "********"
-               for r in d["requests"][1:])
-    assert_reprs_clean(c, formats)
-    # On the wire: exactly where needed, and really there.
-    assert_wire(gi)
-    assert sum(e.operation == "SessionCreate" and AGENT_CANARY in e.raw.decode() for e in gi.log) == 1
-    step1 = [e for e in gi.log if e.operation == "TicketUpdate" and is_step1(e.body)]
-    assert len(step1) == 1 and ONBOARD_CANARY in step1[0].raw.decode()
+    with door(fake) as wire:
+        plan = c.plan(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
+        receipt = c.close(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
+        again = c.close(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
+        assert receipt.complete and again.writes_sent == 0
+        # Neither do the session ids (a session is as good as the password until it expires).
+        assert sessions(fake)
+        assert_no_canary(texts_of_logs(logs), also=sessions(fake))
+        assert_no_canary([repr(plan), json.dumps(plan.to_dict(), ensure_ascii=False), repr(receipt),
+                          receipt.model_dump_json(), repr(again)])
+        # The plan masks the onboarding password, the session and the agent password.
+        d = plan.to_dict()
+        assert d["requests"][0]["body"] == {"UserLogin": AGENT_LOGIN, "Password": "********"}
+        note = [r for r in d["requests"] if r.get("body", {}).get("Article", {}).get("Subject") == "Atendido"][0]
+        assert "Contraseña de acceso al Sistema: ********" in note["body"]["Article"]["Body"]
+        assert all(r.get("body", r.get("query", {})).get("SessionID") == "********"
+                   for r in d["requests"][1:])
+        assert_reprs_clean(c, formats)
+        # On the wire: exactly where needed, and really there.
+        assert_wire(fake, wire)
+        sent = [(call.request.url, call.request.body) for call in wire.calls]
+    logins = [(url, body) for url, body in sent if url.endswith("/Session")]
+    assert len(logins) == 1 and AGENT_CANARY in logins[0][1].decode()  # the raw JSON, not \u-escaped
+    step1 = [r for r in fake.requests if r.operation == "TicketUpdate" and is_step1(r.body)]
+    assert len(step1) == 1
     assert f"Contraseña de acceso al Sistema: {ONBOARD_CANARY}" in step1[0].body["Article"]["Body"]
+    fake.assert_ticket(TICKET_ID, state="Atendido", owner=OWNER_LOGIN)
 
 
-def _fail_session(gi):
-    gi.users[AGENT_LOGIN] = "otra-clave"
+# Each failure is arranged on the fake (and the client) before the door opens; it returns
+# the Answers, if any, that plain responses gives in front of the fake.
+Arrange = Callable[[FakeZnuny, ClosureClient], tuple[Answer, ...]]
 
 
-FAILURES: dict[str, tuple[Callable[[GIStub], None], type[OtrsClosureError]]] = {
-    "auth-session": (_fail_session, AuthenticationError),
-    "auth-relogin": (lambda gi: gi.inject("TicketGet", *[gi_error("TicketGet.AuthFail", "TicketGet: Authorization "
-                                                                  "failing!")] * 2), AuthenticationError),
-    "access-denied": (lambda gi: gi.inject("TicketUpdate", gi_error("TicketUpdate.AccessDenied", "TicketUpdate: User "
-                      "does not have access to the ticket!"), when=is_step1), AccessDenied),
-    "invalid-parameter": (lambda gi: gi.inject("TicketUpdate", gi_error("TicketUpdate.InvalidParameter",
-                          "TicketUpdate: Article->ContentType is invalid!"), when=is_step1), InvalidParameter),
-    "500-json": (lambda gi: gi.inject("TicketGet", *[fault_500_json("OperationObject returned an error")] * 4),
+def _inject(*args: Any, **kw: Any) -> Arrange:
+    def arrange(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+        fake.inject(*args, **kw)
+        return ()
+
+    return arrange
+
+
+def _answer(*args: Any, **kw: Any) -> Arrange:
+    return lambda fake, c: (Answer(*args, **kw),)
+
+
+def _disable_the_agent(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    fake.set_agent_valid(AGENT_LOGIN, False)  # SessionCreate.AuthFail for the canary password
+    return ()
+
+
+def _atendido_is_pending(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    fake.add_state("Atendido", "pending reminder", state_id=10)  # step 1 lacks the PendingTime
+    return ()
+
+
+def _timeouts_on_the_note(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    # Znuny writes nothing (fails on the state) and its answer never arrives, four times.
+    fake.fail_write(WriteStep.STATE, times=4)
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketUpdate", call=2, times=4)
+    return ()
+
+
+def _remove_the_ticket(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    with fake.store.lock:  # the search finds nothing
+        del fake.store.tickets[TICKET_ID]
+    return ()
+
+
+def _other_closure(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    fake.add_article(TICKET_ID, subject="Atendido", body="Otro cierre.")
+    return ()
+
+
+def _owner_disabled_after_the_note(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    c._hooks["after_note"] = lambda: fake.set_agent_valid(OWNER_LOGIN, False)
+    return ()
+
+
+def _lost_note_then_500s(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...]:
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketUpdate", call=2)  # the note lands, its answer is lost
+    fake.inject(Fault.SERVER_FAULT, "TicketUpdate", call=3, times=4)  # step 2 fails every time
+    return ()
+
+
+FAILURES: dict[str, tuple[Arrange, type[OtrsClosureError]]] = {
+    "auth-session": (_disable_the_agent, AuthenticationError),
+    "auth-relogin": (_inject(Fault.SESSION_EXPIRED, "TicketGet", times=2), AuthenticationError),
+    "access-denied": (_answer("TicketUpdate", call=2, json=gi_error(
+        "TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!")), AccessDenied),
+    "invalid-parameter": (_answer("TicketUpdate", call=2, json=gi_error(
+        "TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!")), InvalidParameter),
+    "missing-parameter": (_atendido_is_pending, InvalidParameter),
+    "500-json": (_inject(Fault.SERVER_FAULT, "TicketGet", times=4), ServerError),
+    "500-text": (_answer("TicketUpdate", call=2, status=500, text="Error while decoding request content."),
                  ServerError),
-    "500-text": (lambda gi: gi.inject("TicketUpdate", fault_500_text("Error while decoding request content."),
-                 when=is_step1), ServerError),
-    "413": (lambda gi: gi.inject("TicketUpdate", Fault(status=413, body="Request Entity Too Large"), when=is_step1),
-            RequestTooLarge),
-    "html": (lambda gi: gi.inject("TicketSearch", *[Fault(status=200, body="<html>mantenimiento</html>",
-                                                          headers={"Content-Type": "text/html"})] * 4), ServerError),
-    "refused": (lambda gi: gi.inject("SessionCreate", *[Fault(exc=connection_refused)] * 4), TransportError),
+    "413": (_inject(Fault.TOO_LARGE, "TicketUpdate", call=2), RequestTooLarge),
+    "html": (_inject(Fault.MAINTENANCE_PAGE, "TicketSearch", times=4), ServerError),
+    "refused": (_inject(Fault.CONNECTION_REFUSED, "SessionCreate", times=4), TransportError),
     # Timed out four times: it may have been written (a slow server), so a PartialClosure.
-    "timeout-on-note": (lambda gi: (gi.inject("TicketUpdate", *[Fault(exc=read_timeout)] * 4, when=is_step1)),
-                        PartialClosure),
-    "tls": (lambda gi: gi.inject("SessionCreate", Fault(exc=lambda: requests.exceptions.SSLError(
-        f"bad handshake {AGENT_LOGIN}"))), TransportError),
-    "not-found": (lambda gi: gi.tickets.clear(), TicketNotFound),
-    "conflict": (lambda gi: gi.add_article(subject="Atendido", body="Otro cierre."), ClosureConflict),
-    "partial": (lambda gi: gi.inject("TicketUpdate", gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not "
-                "have permissions to update owner!"), when=is_step2), PartialClosure),
-    "partial-after-lost-answer": (
-        lambda gi: (gi.inject("TicketUpdate", Fault(exc=read_timeout, apply=True), when=is_step1),
-                    gi.inject("TicketUpdate", *[fault_500_json("x")] * 4, when=is_step2)),
-        PartialClosure),
+    "timeout-on-note": (_timeouts_on_the_note, PartialClosure),
+    "tls": (_answer("SessionCreate", raises=requests.exceptions.SSLError(f"bad handshake {AGENT_LOGIN}")),
+            TransportError),
+    "not-found": (_remove_the_ticket, TicketNotFound),
+    "conflict": (_other_closure, ClosureConflict),
+    "partial": (_answer("TicketUpdate", call=3, json=gi_error(
+        "TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update owner!")), PartialClosure),
+    "partial-owner-disabled": (_owner_disabled_after_the_note, PartialClosure),
+    "partial-after-lost-answer": (_lost_note_then_500s, PartialClosure),
 }
 
 
 @pytest.mark.parametrize("name", list(FAILURES))
-def test_failing_closures_leak_nothing(gi: GIStub, logs, tmp_path, name):
+def test_failing_closures_leak_nothing(fake: FakeZnuny, logs, tmp_path, name):
     arrange, error = FAILURES[name]
-    arrange(gi)
     formats = make_formats(tmp_path)
     c = client()
-    with pytest.raises(error) as ei:
-        c.close(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
-    assert_no_canary(texts_of_logs(logs) + texts_of_error(ei.value)[:2], also=gi.issued)
-    assert_no_canary(texts_of_logs(logs) + texts_of_error(ei.value))
-    assert_reprs_clean(c, formats)
-    assert_wire(gi)
+    answers = arrange(fake, c)
+    with door(fake, *answers) as wire:
+        with pytest.raises(error) as ei:
+            c.close(ticket_number=TICKET_NUMBER, attention=onboarding(), formats=formats)
+        assert_no_canary(texts_of_logs(logs) + texts_of_error(ei.value)[:2], also=sessions(fake))
+        assert_no_canary(texts_of_logs(logs) + texts_of_error(ei.value))
+        assert_reprs_clean(c, formats)
+        assert_wire(fake, wire)
 
 
-def test_a_plan_that_fails_leaks_nothing(gi: GIStub, logs, tmp_path):
-    gi.add_article(subject="Atendido", body="Otro cierre.")
-    with pytest.raises(ClosureConflict) as ei:
-        client().plan(ticket_id=TICKET_ID, attention=onboarding(), formats=make_formats(tmp_path))
+def test_a_plan_that_fails_leaks_nothing(fake: FakeZnuny, logs, tmp_path):
+    fake.add_article(TICKET_ID, subject="Atendido", body="Otro cierre.")
+    with door(fake):
+        with pytest.raises(ClosureConflict) as ei:
+            client().plan(ticket_id=TICKET_ID, attention=onboarding(), formats=make_formats(tmp_path))
     assert_no_canary(texts_of_logs(logs) + texts_of_error(ei.value))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from otrs_closure import ClosureSettings, InputError
 
@@ -37,7 +38,7 @@ def test_explicit_gi_path_wins_over_the_split() -> None:
 def test_settings_are_frozen_and_mask_the_password() -> None:
     s = ClosureSettings.build(base_url="https://h.mx", password="Canary-991", username="u", owner_login="o")
     assert "Canary-991" not in repr(s) and "Canary-991" not in str(s.model_dump())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         s.base_url = "https://other.mx"  # type: ignore[misc]
 
 

@@ -33,6 +33,7 @@ from otrs_closure.testing.views import TicketView, assert_ticket, ticket_view
 
 if TYPE_CHECKING:  # pragma: no cover
     import responses
+    from requests import PreparedRequest
 
     from otrs_closure.client import ClosureClient
 
@@ -691,6 +692,17 @@ class FakeZnuny:
             self._store.write_failures.clear()
 
     # ------------------------------------------------------------------- doors
+    def answer(self, request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        """Answer one ``requests`` request as the :meth:`mock` door does: ``(status, headers,
+        body)``, or raise the ``requests`` exception of an injected network fault.
+
+        For a ``responses`` callback of a test's own, put in front of the fake: e.g. a proxy
+        that lets Znuny apply a request and then answers 502 itself, or that rewrites answers.
+        """
+        from otrs_closure.testing.mock import answer_request
+
+        return answer_request(self._gi, request)
+
     @contextmanager
     def mock(
         self, base_url: str = "http://znuny.fake.test", *, requests_mock: responses.RequestsMock | None = None

@@ -169,3 +169,7 @@ class RequestRecord:
     call: int
     door: str
     headers: dict[str, str] = field(default_factory=dict)
+    #: Bytes of request body the door handed to the server (``None``: no body was read,
+    #: e.g. a GET, a request refused early or one over MaxLength). Compare it with the
+    #: ``content-length`` header to check that a client declares its body honestly.
+    size: int | None = None

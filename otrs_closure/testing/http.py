@@ -468,6 +468,7 @@ class GenericInterface:
         if self.max_length is not None and length > self.max_length:
             raise _TransportError(413, "Request Entity Too Large")
         raw = read_body(length)
+        record.size = len(raw)
         content_type = headers.get("content-type")
         form = content_type is None or re.match(
             r"\s*(application/x-www-form-urlencoded|multipart/form-data)", content_type, flags=re.IGNORECASE

@@ -22,7 +22,7 @@ from requests import PreparedRequest
 
 from otrs_closure.testing.http import GenericInterface, RawRequest
 
-__all__ = ["mock_door", "request_body_bytes", "split_base_url"]
+__all__ = ["mock_door", "answer_request", "request_body_bytes", "split_base_url"]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -53,6 +53,50 @@ def request_body_bytes(body: Any) -> bytes:
     return b"".join(chunks)
 
 
+def answer_request(gi: GenericInterface, request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+    """Answer one ``requests`` request the way the mock door does: ``(status, headers, body)``,
+    or the ``requests`` exception of a network fault (refused, dropped, timed out).
+
+    The door's ``responses`` callback is this function; wrap it in a callback of your own to
+    put something between the client and the fake (a proxy that rewrites or replaces answers).
+    The request body (bytes, str, file or iterator) is consumed.
+    """
+    raw = request_body_bytes(request.body)
+    headers = {k.lower(): str(v) for k, v in request.headers.items()}
+    target = request.path_url
+    outcome = gi.handle(
+        RawRequest(method=str(request.method), target=target, headers=headers, remote_addr=None, door="mock"),
+        read_body=lambda n: raw,
+    )
+    if outcome.action == "refuse":
+        raise requests.exceptions.ConnectionError(
+            urllib3.exceptions.NewConnectionError(
+                None,  # type: ignore[arg-type]
+                "Failed to establish a new connection: [Errno 111] Connection refused",
+            ),
+            request=request,
+        )
+    if outcome.action == "drop":
+        raise requests.exceptions.ConnectionError(
+            urllib3.exceptions.ProtocolError(
+                "Connection aborted.",
+                http.client.RemoteDisconnected("Remote end closed connection without response"),
+            ),
+            request=request,
+        )
+    if outcome.action == "timeout":
+        timeout = getattr(request, "req_kwargs", {}).get("timeout")
+        raise requests.exceptions.ReadTimeout(
+            urllib3.exceptions.ReadTimeoutError(
+                None,  # type: ignore[arg-type]
+                str(request.url),
+                f"Read timed out. (read timeout={timeout})",
+            ),
+            request=request,
+        )
+    return outcome.status, dict(outcome.headers), outcome.body
+
+
 @contextmanager
 def mock_door(
     gi: GenericInterface, base_url: str, requests_mock: responses.RequestsMock | None = None
@@ -62,40 +106,7 @@ def mock_door(
     pattern = re.compile("^" + re.escape(host + gi.script_path) + r"(?:[/?#].*)?$", re.DOTALL)
 
     def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        raw = request_body_bytes(request.body)
-        headers = {k.lower(): str(v) for k, v in request.headers.items()}
-        target = request.path_url
-        outcome = gi.handle(
-            RawRequest(method=str(request.method), target=target, headers=headers, remote_addr=None, door="mock"),
-            read_body=lambda n: raw,
-        )
-        if outcome.action == "refuse":
-            raise requests.exceptions.ConnectionError(
-                urllib3.exceptions.NewConnectionError(
-                    None,  # type: ignore[arg-type]
-                    "Failed to establish a new connection: [Errno 111] Connection refused",
-                ),
-                request=request,
-            )
-        if outcome.action == "drop":
-            raise requests.exceptions.ConnectionError(
-                urllib3.exceptions.ProtocolError(
-                    "Connection aborted.",
-                    http.client.RemoteDisconnected("Remote end closed connection without response"),
-                ),
-                request=request,
-            )
-        if outcome.action == "timeout":
-            timeout = getattr(request, "req_kwargs", {}).get("timeout")
-            raise requests.exceptions.ReadTimeout(
-                urllib3.exceptions.ReadTimeoutError(
-                    None,  # type: ignore[arg-type]
-                    str(request.url),
-                    f"Read timed out. (read timeout={timeout})",
-                ),
-                request=request,
-            )
-        return outcome.status, dict(outcome.headers), outcome.body
+        return answer_request(gi, request)
 
     owns = requests_mock is None
     rsps = requests_mock if requests_mock is not None else responses.RequestsMock(assert_all_requests_are_fired=False)
