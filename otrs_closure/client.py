@@ -18,11 +18,11 @@ from otrs_closure.closure import (
     Closure,
     ClosurePlan,
     PlannedRequest,
+    applied,
     assess,
     check_preflight_answer,
-    formats_document,
-    note_document,
-    owner_document,
+    fresh_assessment,
+    next_write,
     preflight_document,
     prepare,
 )
@@ -285,16 +285,10 @@ class ClosureClient:
                 )
         if s.preflight and not self._preflight_ok:
             reqs.append(update(tid, preflight_document(s)))
-        state_done = True
-        if a is None or a.note is None:
-            reqs.append(update(tid, note_document(s, prepared, masked=True), prepared.files))
-        else:
-            state_done = a.state_done
-            if a.missing_files:
-                reqs.append(update(tid, formats_document(s, prepared, a.missing_files), a.missing_files))
-        owner_note = a is None or a.owner_note is None or a.note is None
-        if owner_note or not (a and a.owner_done) or not state_done:
-            reqs.append(update(tid, owner_document(s, with_note=owner_note, with_state=not state_done)))
+        view = a if a is not None else fresh_assessment(prepared)
+        while (w := next_write(s, prepared, view, masked=True)) is not None:
+            reqs.append(update(tid, w.document, w.files))
+            view = applied(view, w, {})
         reqs.append(get(tid))
         return ClosurePlan(
             tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id, tuple(reqs), steps

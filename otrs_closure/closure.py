@@ -17,7 +17,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -306,6 +306,67 @@ def assess(snapshot: TicketSnapshot, settings: ClosureSettings, p: PreparedClosu
     )
 
 
+# -- the writes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Write:
+    """One TicketUpdate of the closure: which ``kind`` (``note`` = step 1, ``formats`` =
+    repair of step 1's files, ``owner`` = step 2), what it sends and which steps it does."""
+
+    kind: str
+    document: dict[str, Any]
+    files: tuple[PreparedFile, ...]
+    steps: tuple[str, ...]
+
+    def shown(self, a: Assessment) -> bool:
+        """Whether the ticket, as assessed, already shows this write applied."""
+        if self.kind == "note":
+            return a.note is not None
+        if self.kind == "formats":
+            return not a.missing_files
+        return a.owner_done and a.owner_note is not None and a.state_done
+
+
+def next_write(settings: ClosureSettings, p: PreparedClosure, a: Assessment, *, masked: bool = False) -> Write | None:
+    """The next TicketUpdate the ticket needs, in the manual's order, or None when the
+    closure is complete. Pure: ``close()`` and ``plan()`` both decide here."""
+    if a.note is None:
+        steps = ("note", "state") + (("attachments",) if p.files else ())
+        return Write("note", note_document(settings, p, masked=masked), p.files, steps)
+    if a.missing_files:
+        return Write("formats", formats_document(settings, p, a.missing_files), a.missing_files, ("attachments",))
+    if a.owner_note is None or not a.owner_done or not a.state_done:
+        with_note = a.owner_note is None
+        steps = ("owner",) + (("owner_note",) if with_note else ()) + (() if a.state_done else ("state",))
+        return Write("owner", owner_document(settings, with_note=with_note, with_state=not a.state_done), (), steps)
+    return None
+
+
+def applied(a: Assessment, w: Write, answer: dict[str, Any]) -> Assessment:
+    """The assessment once ``w`` was applied (``answer``: the server's, possibly empty)."""
+    article = ArticleInfo(article_id=int(answer.get("ArticleID") or 0))
+    if w.kind == "note":
+        # The note is new, so no owner note follows it yet.
+        return replace(a, note=article, missing_files=(), state_done=True, owner_note=None)
+    if w.kind == "formats":
+        return replace(a, missing_files=())
+    return replace(a, owner_done=True, state_done=True, owner_note=a.owner_note or article)
+
+
+def fresh_assessment(p: PreparedClosure) -> Assessment:
+    """What a ticket with none of the closure's steps looks like (for offline plans)."""
+    return Assessment(
+        note=None,
+        other_closures=(),
+        missing_files=p.files,
+        state_done=False,
+        owner_done=False,
+        owner_note=None,
+        attachments=(),
+    )
+
+
 # -- plans -----------------------------------------------------------------------------------
 
 
@@ -574,63 +635,29 @@ class Closure:
         return receipt
 
     def _steps(self, ticket: int, a: Assessment, progress: _Progress) -> Assessment:
-        # Step 1: State + closure note + format files, in one TicketUpdate.
-        if a.note is None:
-            names = ["note", "state"] + (["attachments"] if self.p.files else [])
-            answer, snap = self._write(
-                ticket,
-                note_document(self.s, self.p),
-                self.p.files,
-                lambda x: x.note is not None,
-                progress,
-                names,
-            )
+        """Send the writes :func:`next_write` asks for until none is left. After a write
+        whose answer was lost, the re-read ticket (not the plan) decides what follows."""
+        for _ in range(4):  # note, formats, owner: a fourth is never needed
+            w = next_write(self.s, self.p, a)
+            if w is None:
+                break
+            answer, snap = self._write(ticket, w.document, w.files, w.shown, progress, w.steps)
             if answer is not None:
-                progress.note_article_id = int(answer["ArticleID"]) if "ArticleID" in answer else None
-                for n in names:
+                a = applied(a, w, answer)
+                for n in w.steps:
                     progress.steps[n] = StepStatus.DONE
+                if "ArticleID" in answer and w.kind == "note":
+                    progress.note_article_id = int(answer["ArticleID"])
+                if "ArticleID" in answer and w.kind == "owner" and "owner_note" in w.steps:
+                    progress.owner_article_id = int(answer["ArticleID"])
             else:
                 assert snap is not None
                 a = assess(snap, self.s, self.p)
                 for n, done in self._final_flags(a).items():
-                    if n in names:
+                    if n in w.steps:
                         progress.steps[n] = StepStatus.DONE if done else StepStatus.PENDING
-            self._hook("after_note")
-            missing = () if answer is not None else a.missing_files
-            state_done = True if answer is not None else a.state_done
-        else:
-            missing = a.missing_files
-            state_done = a.state_done
-
-        # Repair: the note exists but lost (some of) its files.
-        if missing:
-            answer, snap = self._write(
-                ticket,
-                formats_document(self.s, self.p, missing),
-                missing,
-                lambda x: not x.missing_files,
-                progress,
-                ["attachments"],
-            )
-            progress.steps["attachments"] = StepStatus.DONE
-
-        # Step 2: Owner + "Se modifica propietario" (and the state if it was changed back).
-        owner_note_needed = progress.steps["owner_note"] is not StepStatus.ALREADY_DONE
-        owner_needed = progress.steps["owner"] is not StepStatus.ALREADY_DONE
-        if owner_note_needed or owner_needed or not state_done:
-            names = ["owner"] + (["owner_note"] if owner_note_needed else []) + ([] if state_done else ["state"])
-            answer, snap = self._write(
-                ticket,
-                owner_document(self.s, with_note=owner_note_needed, with_state=not state_done),
-                (),
-                lambda x: x.owner_done and x.owner_note is not None and x.state_done,
-                progress,
-                names,
-            )
-            if answer is not None and owner_note_needed and "ArticleID" in answer:
-                progress.owner_article_id = int(answer["ArticleID"])
-            for n in names:
-                progress.steps[n] = StepStatus.DONE
+            if w.kind == "note":
+                self._hook("after_note")
         return a
 
 
