@@ -59,7 +59,7 @@ from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureErro
 from otrs_closure.files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
 from otrs_closure.models import ClosureReceipt, FormatFiles, Incident, ServiceRequest, UserOnboarding
 from otrs_closure.note import NoteTemplates
-from otrs_closure.settings import ClosureSettings
+from otrs_closure.settings import ClosureSettings, shown_variable
 
 __all__ = [
     "COLUMNS",
@@ -382,11 +382,12 @@ def _attention(
         if var is None:
             problems.append(("password_env", "name the environment variable holding the onboarding password"))
         elif not _ENV_NAME.match(var):
-            problems.append(("password_env", f"{var[:40]!r} is not an environment variable name"))
+            # Not quoted: a value here is often the password itself, put in the wrong column.
+            problems.append(("password_env", "is not an environment variable name (the NAME of one, not the password)"))
         else:
             password = environ.get(var, "")
             if not password:
-                problems.append(("password_env", f"the variable {var} is not set"))
+                problems.append(("password_env", f"{shown_variable(var)} is not set"))
         # A stand-in password when the variable is missing, so the other fields are checked too.
         return UserOnboarding(
             description=values["description"] or "",
@@ -656,21 +657,27 @@ class Journal:
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
         self._take_process_lock()
+        db: sqlite3.Connection | None = None
         try:
-            self._db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if found is None:
-                self._db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (self.SCHEMA_VERSION,))
+                db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (self.SCHEMA_VERSION,))
             elif found[0] != self.SCHEMA_VERSION:
                 raise InputError(
                     "journal", f"{self.path.name} has journal schema {found[0]}, expected {self.SCHEMA_VERSION}"
                 )
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:  # refused: release the connection and the process lock
+            if db is not None:
+                db.close()
             self._release_process_lock()
-            raise InputError("journal", f"{self.path.name} is not a usable SQLite journal ({exc})") from None
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise InputError("journal", f"{self.path.name} is not a usable SQLite journal ({exc})") from None
+            raise
+        self._db = db
 
     def _take_process_lock(self) -> None:
         try:

@@ -7,6 +7,7 @@ the onboarding password from ``--password-stdin`` or an environment variable.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from otrs_closure.errors import (
 )
 from otrs_closure.models import ClosureReceipt, FormatFiles, Incident, ServiceRequest, UserOnboarding
 from otrs_closure.note import MASK
+from otrs_closure.settings import shown_variable
 
 __all__ = ["main", "EXIT_CODES"]
 
@@ -96,14 +98,15 @@ def _client(args: argparse.Namespace) -> ClosureClient:
 
 def _onboarding_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
+        if sys.stdin.isatty():  # typed at a terminal: not echoed
+            return getpass.getpass("Contraseña de acceso al Sistema: ")
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    value = os.environ.get(args.password_env or DEFAULT_PASSWORD_ENV, "")
+    name = args.password_env or DEFAULT_PASSWORD_ENV
+    value = os.environ.get(name, "")
     if not value:
-        raise InputError(
-            "password",
-            f"give it on standard input with --password-stdin or in ${args.password_env or DEFAULT_PASSWORD_ENV}",
-        )
+        where = f"${name}" if shown_variable(name) == name else "the variable named by --password-env"
+        raise InputError("password", f"give it on standard input with --password-stdin or in {where}")
     return value
 
 
@@ -273,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     pw.add_argument(
         "--password-stdin",
         action="store_true",
-        help="user_onboarding: read the Contraseña de acceso al Sistema from standard input",
+        help="user_onboarding: read the Contraseña de acceso al Sistema from standard input "
+        "(at a terminal: prompted, not echoed)",
     )
     pw.add_argument(
         "--password-env",

@@ -27,7 +27,15 @@ from otrs_closure.closure import (
     prepare,
 )
 from otrs_closure.errors import InputError, InvalidParameter, ServerError
-from otrs_closure.models import ClosureReceipt, ClosureSteps, FormatFiles, StepStatus
+from otrs_closure.models import (
+    ClosureReceipt,
+    ClosureSteps,
+    FormatFiles,
+    Incident,
+    ServiceRequest,
+    StepStatus,
+    UserOnboarding,
+)
 from otrs_closure.note import MASK, NoteTemplates
 from otrs_closure.retry import RetryPolicy
 from otrs_closure.settings import ClosureSettings
@@ -182,7 +190,7 @@ class ClosureClient:
     def close(
         self,
         *,
-        attention: object,
+        attention: ServiceRequest | UserOnboarding | Incident,
         ticket_number: str | None = None,
         ticket_id: int | None = None,
         formats: FormatFiles | None = None,
@@ -223,7 +231,7 @@ class ClosureClient:
     def plan(
         self,
         *,
-        attention: object,
+        attention: ServiceRequest | UserOnboarding | Incident,
         ticket_number: str | None = None,
         ticket_id: int | None = None,
         formats: FormatFiles | None = None,

@@ -299,7 +299,8 @@ def assess(snapshot: TicketSnapshot, settings: ClosureSettings, p: PreparedClosu
         other_closures=others,
         missing_files=tuple(missing),
         state_done=snapshot.state == settings.attended_state,
-        owner_done=snapshot.owner == settings.owner_login,
+        # Znuny looks logins up case-insensitively and shows the one it stored.
+        owner_done=snapshot.owner.casefold() == settings.owner_login.casefold(),
         owner_note=owner_note,
         attachments=attachments,
         duplicates=tuple(ours[1:]),

@@ -50,8 +50,21 @@ class _Input(BaseModel):
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
+            return
         except ValidationError as exc:
-            raise _raise_input_error(exc) from None
+            error = _raise_input_error(exc)
+        # Raised outside the handler: pydantic's error, which quotes the inputs (the
+        # password among them), must not ride along as the InputError's __context__.
+        raise error
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        text = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if isinstance(text, str) and "\x00" in text:
+            # PostgreSQL cannot store it: Znuny would write the state, then fail the article.
+            raise ValueError("must not contain a NUL character")
+        return v
 
 
 def _not_blank(v: str) -> str:

@@ -2,20 +2,29 @@
 times, how long, and what a failed *write* means.
 
 =====================  ===========================================  =====================
-failure                 reads (SessionCreate, TicketSearch, Get)     writes (TicketUpdate)
+failure                 reads (SessionCreate, TicketSearch, Get,     writes (TicketUpdate)
+                        the preflight)
 =====================  ===========================================  =====================
 connection refused,     retried with backoff                         resent blindly: the
 connect timeout                                                      request never arrived
 read timeout, dropped   retried with backoff                         re-read the ticket,
 connection                                                           then decide
 5xx, JSON fault, 429,   retried; Retry-After honoured (capped)       re-read the ticket,
-503, non-JSON 200                                                    then decide
-TLS failure             never                                        never
+408, non-JSON 200                                                    then decide
+TLS failure, 401/407,   never                                        never
+404, other 4xx
 413, AccessDenied,      never                                        never
-InvalidParameter
+InvalidParameter,
+unknown ErrorCode
+500 plain text of the   never (configuration errors)                 never
+REST transport
 AuthFail                one new session and one repeat, in the       same
                         transport; then never
 =====================  ===========================================  =====================
+
+The classification itself (``ServerError.retryable``, ``TransportError.kind`` and
+``may_have_reached_server``) is made where the answer is parsed, in
+:mod:`otrs_closure.transport`; the decisions are made here.
 
 Attempts (first included) and the total time are bounded by
 ``ClosureSettings.retry_attempts`` and ``retry_max_seconds``.

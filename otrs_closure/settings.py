@@ -19,9 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from otrs_closure.errors import InputError
 
-__all__ = ["ClosureSettings", "Route", "DEFAULT_ROUTES", "ENV_PREFIX"]
+__all__ = ["ClosureSettings", "Route", "DEFAULT_ROUTES", "ENV_PREFIX", "shown_variable"]
 
 ENV_PREFIX = "OTRS_CLOSURE_"
+
+_CONVENTIONAL_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def shown_variable(name: str) -> str:
+    """How to name, in a message, a variable that should hold an onboarding password:
+    ``name`` itself when it looks like one (upper case, digits, ``_``), otherwise a
+    stand-in — what was written where a variable's name belongs is often the password."""
+    return name if _CONVENTIONAL_NAME.match(name) else "the variable it names"
 
 HttpMethod = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
@@ -139,6 +148,8 @@ class ClosureSettings(BaseModel):
     def _not_blank(cls, v: str) -> str:
         if not v or not v.strip():
             raise ValueError("must not be blank")
+        if "\x00" in v:  # PostgreSQL cannot store it: the server would fail half-way
+            raise ValueError("must not contain a NUL character")
         return v.strip()
 
     @field_validator("password")
@@ -165,6 +176,22 @@ class ClosureSettings(BaseModel):
             merged.update(v)
             return merged
         return v
+
+    @field_validator("routes")
+    @classmethod
+    def _credentials_not_in_urls(cls, v: dict[str, Route]) -> dict[str, Route]:
+        # A GET carries its parameters in the URL, where the password would reach access
+        # logs, proxies, urllib3's DEBUG log and the text of connection errors.
+        if v["SessionCreate"].method == "GET":
+            raise ValueError("SessionCreate must not be GET: it would put the agent's password in the URL")
+        return v
+
+    @field_validator("ca_bundle", "lock_dir")
+    @classmethod
+    def _absolute(cls, v: Path | None) -> Path | None:
+        # Resolved once, against the directory they are checked in: a later chdir of the
+        # process must not change which bundle is trusted or which directory locks.
+        return v.expanduser().absolute() if v is not None else None
 
     @model_validator(mode="after")
     def _check_ca_bundle(self) -> ClosureSettings:
@@ -214,7 +241,9 @@ class ClosureSettings(BaseModel):
             if not field:  # a model validator: its message starts with "<field>: "
                 name, sep, rest = msg.partition(": ")
                 field, msg = (name, rest) if sep and name in cls.model_fields else ("settings", msg)
-            raise InputError(field, msg) from None
+        # Raised outside the handler: pydantic's error, which quotes the inputs (the
+        # password among them), must not ride along as the InputError's __context__.
+        raise InputError(field, msg)
 
     @classmethod
     def env_values(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """The GenericInterface transport: the only module that imports pyotrs.
 
-pyotrs supplies the web service configuration format (operation → method, route),
-URL building, and the SessionCreate / TicketSearch request shapes. Its known defects
-are neutralised here:
+pyotrs supplies the web service configuration format (operation → method, route) and
+the SessionCreate / TicketSearch request shapes. Its known defects are neutralised here:
 
 * no default timeout → every request carries (connect, read) timeouts from settings;
+* a URL builder that handles only routes ending in ``:TicketID`` (for any other it
+  reuses the previous request's URL) → URLs are built here (:func:`route_url`);
 * ``Article.validate()`` silently fills a blank body with "API created Article Body"
   → TicketUpdate/TicketGet payloads are built here, never through pyotrs's Article;
 * the ErrorCode only inside an exception's message text → answers are parsed here and
@@ -17,7 +18,9 @@ are neutralised here:
   sharing one GenericInterface session.
 
 Logs name the operation, method, route and status; never query strings, bodies,
-passwords or session ids.
+passwords or session ids. Neither do raised errors: a :class:`TransportError` keeps only
+the operating system's words for the failure, not the requests exception (whose text
+holds the URL with its query string).
 """
 
 from __future__ import annotations
@@ -128,9 +131,24 @@ def _transport_error(exc: requests.RequestException, operation: str, ticket: str
         "dropped": "the connection was dropped before an answer arrived",
         "other": "the HTTP exchange failed",
     }[kind]
+    reason = _reason(chain)
     return TransportError(
-        f"{what} ({type(exc).__name__})", may_have_reached_server=reached, kind=kind, operation=operation, ticket=ticket
+        f"{what} ({type(exc).__name__}{': ' + reason if reason else ''})",
+        may_have_reached_server=reached,
+        kind=kind,
+        operation=operation,
+        ticket=ticket,
     )
+
+
+def _reason(chain: list[object]) -> str:
+    """The operating system's or the TLS library's own words for a failure ("[Errno 111]
+    Connection refused", "certificate verify failed…"). Only those: the messages of
+    requests and urllib3 hold the request's URL, whose query carries the SessionID."""
+    for cur in reversed(chain):
+        if isinstance(cur, OSError) and type(cur).__module__ in ("builtins", "socket", "ssl"):
+            return str(cur)[:200]
+    return ""
 
 
 def check_answer(response: requests.Response, operation: str, ticket: str | int | None) -> dict[str, Any]:
@@ -218,6 +236,7 @@ class _PyOtrsClient(pyotrs.Client):  # type: ignore[misc]
             request_timeout=(settings.connect_timeout, settings.read_timeout),
             user_agent=settings.user_agent,
         )
+        self._settings = settings
         self._http = http
         self._on_send = on_send
         self.ticket_ref: str | int | None = None
@@ -228,7 +247,9 @@ class _PyOtrsClient(pyotrs.Client):  # type: ignore[misc]
     def _send_request(self, payload: Any = None, data_id: Any = None) -> requests.Response:
         operation = str(self.operation)
         route = self.ws_config[operation]
-        url = self._build_url(data_id)
+        # Not pyotrs's _build_url: it handles only a route that ends in :TicketID, and for
+        # any other (e.g. /Ticket/:TicketID/Update) silently reuses the previous URL.
+        url = route_url(self._settings, operation, data_id)
         method = route["RequestMethod"]
         headers = {"User-Agent": self.user_agent}
         started = time.perf_counter()
@@ -332,7 +353,11 @@ class GenericInterfaceTransport:
         try:
             return fn()
         except requests.RequestException as exc:
-            raise _transport_error(exc, operation, ticket) from exc
+            error = _transport_error(exc, operation, ticket)
+        # Raised outside the handler, so that the requests exception is neither its
+        # __cause__ nor its __context__: its text holds the URL with the query string
+        # (the SessionID of every GET).
+        raise error
 
     def _new_session(self, client: _PyOtrsClient) -> str:
         """One SessionCreate attempt. It is always made on behalf of an operation whose own
@@ -340,7 +365,11 @@ class GenericInterfaceTransport:
         would multiply the attempts (retry_attempts squared)."""
         client.operation = "SessionCreate"
         client.ticket_ref = None
-        self._guard("SessionCreate", None, client.session_create)
+        client.result_json = {}
+        try:
+            self._guard("SessionCreate", None, client.session_create)
+        except KeyError:  # pyotrs reads result_json["SessionID"] unchecked
+            pass
         sid = client.result_json.get("SessionID") if isinstance(client.result_json, dict) else None
         if not sid:
             raise ServerError("SessionCreate answered without a SessionID", operation="SessionCreate")
@@ -440,10 +469,16 @@ class GenericInterfaceTransport:
 
     def url_for(self, operation: str, ticket_id: int | str | None = None) -> str:
         """The URL of an operation (route parameters filled in)."""
-        route = self.settings.routes[operation].path
-        if ticket_id is not None:
-            route = route.replace(":TicketID", str(ticket_id))
-        return self.settings.service_url + route
+        return route_url(self.settings, operation, ticket_id)
+
+
+def route_url(settings: ClosureSettings, operation: str, ticket_id: int | str | None = None) -> str:
+    """The URL of an operation: the service URL and its route, ``:TicketID`` filled in
+    wherever it stands in the route."""
+    route = settings.routes[operation].path
+    if ticket_id is not None:
+        route = route.replace(":TicketID", str(ticket_id))
+    return settings.service_url + route
 
 
 def parse_ticket(data: dict[str, Any], ticket_id: int | str) -> TicketSnapshot:
