@@ -326,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        # urllib3's DEBUG request lines carry the SessionID of GET requests.
+        logging.getLogger("urllib3").setLevel(logging.INFO)
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

@@ -89,6 +89,7 @@ class RetryPolicy:
     backoff: float = 0.5
     backoff_max: float = 8.0
     retry_after_max: float = 30.0
+    write_settle: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     @classmethod
@@ -99,6 +100,7 @@ class RetryPolicy:
             backoff=s.retry_backoff,
             backoff_max=s.retry_backoff_max,
             retry_after_max=s.retry_after_max,
+            write_settle=s.retry_write_settle,
             sleep=sleep,
         )
 
@@ -134,7 +136,18 @@ class RetryPolicy:
         """The retrying loop for SessionCreate, TicketSearch and TicketGet."""
         return self._retrying(is_retryable_read)
 
+    def _wait_write(self, state: tenacity.RetryCallState) -> float:
+        # After an UNKNOWN outcome the ticket is re-read next: give a server that may still
+        # be processing the write (a proxy timed out, not Znuny) time to finish first.
+        exc = state.outcome.exception() if state.outcome else None
+        wait = self._wait(state)
+        if exc is not None and write_outcome(exc) is WriteOutcome.UNKNOWN:
+            wait = max(wait, self.write_settle)
+        return wait
+
     def writes(self) -> tenacity.Retrying:
         """The retrying loop for one TicketUpdate step: every attempt after an UNKNOWN
-        outcome must first re-read the ticket (the closure workflow does that)."""
-        return self._retrying(lambda e: write_outcome(e) is not WriteOutcome.REJECTED)
+        outcome waits at least ``write_settle`` seconds and must first re-read the ticket
+        (the closure workflow does that)."""
+        retrying = self._retrying(lambda e: write_outcome(e) is not WriteOutcome.REJECTED)
+        return retrying.copy(wait=self._wait_write)

@@ -32,6 +32,7 @@ def shown_variable(name: str) -> str:
     stand-in — what was written where a variable's name belongs is often the password."""
     return name if _CONVENTIONAL_NAME.match(name) else "the variable it names"
 
+
 HttpMethod = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
@@ -102,6 +103,9 @@ class ClosureSettings(BaseModel):
     retry_backoff: float = Field(0.5, ge=0, description="First backoff wait in seconds (doubles)")
     retry_backoff_max: float = Field(8.0, ge=0, description="Longest backoff wait in seconds")
     retry_after_max: float = Field(30.0, ge=0, description="Longest Retry-After honoured, seconds")
+    retry_write_settle: float = Field(
+        2.0, ge=0, description="Least wait before re-reading the ticket after a write whose outcome is unknown"
+    )
     user_agent: str = Field("otrs-closure", description="User-Agent header")
     lock_dir: Path | None = Field(
         None,

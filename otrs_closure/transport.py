@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pyotrs
 import requests
@@ -177,6 +178,14 @@ def check_answer(response: requests.Response, operation: str, ticket: str | int 
         first_line = text.strip().splitlines()[0][:200] if text.strip() else ""
         plain = "text/plain" in response.headers.get("Content-Type", "")
         deterministic = status == 500 and plain and any(m in first_line for m in _DETERMINISTIC_500)
+        if 300 <= status < 400:
+            where = urlsplit(response.headers.get("Location", ""))
+            target = f"{where.scheme}://{where.netloc}{where.path}" if where.netloc else where.path or "elsewhere"
+            raise ServerError(
+                f"HTTP {status}: the server redirects to {target}; set base_url (and gi_path) to the final address",
+                retryable=False,
+                **ctx,
+            )
         if status in (401, 407):
             raise AuthenticationError(f"HTTP {status} from the server or a proxy in front of it", **ctx)
         if status == 404:
@@ -260,6 +269,9 @@ class _PyOtrsClient(pyotrs.Client):  # type: ignore[misc]
             "timeout": self.request_timeout,
             "verify": self.https_verify,
             "proxies": None,
+            # A redirect is never followed: requests would resend the credentials to the new
+            # address and turn a POST into a GET. check_answer reports it instead.
+            "allow_redirects": False,
         }
         if method == "GET":
             kwargs["params"] = payload
