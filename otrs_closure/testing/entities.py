@@ -129,13 +129,14 @@ class DynamicFieldDef:
 
 @dataclass
 class Attachment:
-    """An article attachment: the decoded bytes and their metadata."""
+    """An article attachment: the decoded bytes and their metadata (as ArticleAttachment reads them)."""
 
     filename: str
     content: bytes
     content_type: str
     disposition: str = "attachment"
     content_id: str = ""
+    content_alternative: str = ""
 
     @property
     def size(self) -> int:

@@ -550,12 +550,14 @@ class FakeZnuny:
             fail=False,
         )
         for item in spec.get("attachments", ()):
-            article.attachments.append(
+            store.store_attachment(
+                article,
                 Attachment(
                     filename=str(item["filename"]),
                     content=bytes(item["content"]),
                     content_type=str(item.get("content_type", "application/octet-stream")),
-                )
+                    disposition=str(item.get("disposition", "")),
+                ),
             )
         return article
 

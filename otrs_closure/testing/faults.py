@@ -40,6 +40,7 @@ __all__ = [
     "RequestRecord",
     "WriteStep",
     "OperationFault",
+    "PerlDie",
     "PlannedFault",
     "PlannedWriteFailure",
     "GENERIC_FAULTSTRING",
@@ -116,6 +117,11 @@ class OperationFault(Exception):
     def __init__(self, faultstring: str = GENERIC_FAULTSTRING) -> None:
         super().__init__(faultstring)
         self.faultstring = faultstring
+
+
+class PerlDie(Exception):
+    """The Perl code dies (e.g. a string or list where it dereferences a hash): no provider
+    answer is written and Apache sends its own ``500 Internal Server Error`` HTML page."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ from otrs_closure.testing.faults import (
     Fault,
     FaultRecord,
     OperationFault,
+    PerlDie,
     PlannedFault,
     RequestRecord,
 )
@@ -406,6 +407,8 @@ class GenericInterface:
                 outcome = self._json(OPERATION_TYPES[route.type](self.store, data, ctx))
             except OperationFault as exc:
                 outcome = self._fault(exc.faultstring)
+            except PerlDie:
+                outcome = self._respond(500, _APACHE_500.encode(), "text/html; charset=iso-8859-1")
         if kind is not None:
             fired(ticket_ref)
             return self._late_fault(kind, params, outcome)
@@ -495,7 +498,7 @@ class GenericInterface:
             record.body = text
             raise _TransportError(500, "Error while decoding request content.") from None
         record.body = decoded
-        if decoded is None or decoded == 0 or decoded == "":
+        if decoded is None or decoded == 0 or decoded in ("", "0"):  # Perl-false scalars
             raise _TransportError(500, "Error while decoding request content.")
         work = copy.deepcopy(decoded)  # operations trim and lower-case in place; keep the record intact
         if isinstance(work, dict) and work:

@@ -32,6 +32,7 @@ from otrs_closure.testing.entities import (
     Ticket,
 )
 from otrs_closure.testing.faults import WRITE_FAULTSTRINGS, OperationFault, PlannedWriteFailure, WriteStep
+from otrs_closure.testing.perltext import html_to_ascii
 
 __all__ = ["Store", "HISTORY_TYPES", "CHANNELS", "SENDER_TYPES", "LOCKS", "check_digit_ticket_number"]
 
@@ -274,9 +275,10 @@ class Store:
         return queue is not None and agent.has(queue.group_id, permission)
 
     def customer_may(self, customer: CustomerUser, ticket: Ticket) -> bool:
-        """Customer ticket permission: their own ticket or their company's."""
-        return ticket.customer_user_id == customer.login or (
-            bool(customer.customer_id) and ticket.customer_id == customer.customer_id
+        """Customer ticket permission (CustomerUserIDCheck, CustomerIDCheck): their own ticket or
+        their company's, both compared case-insensitively."""
+        return (ticket.customer_user_id or "").lower() == customer.login.lower() or (
+            bool(customer.customer_id) and (ticket.customer_id or "").lower() == customer.customer_id.lower()
         )
 
     def may(self, user: Agent | CustomerUser, ticket: Ticket, permission: str) -> bool:
@@ -396,18 +398,23 @@ class Store:
 
     # ------------------------------------------------------------ ticket writes
     def title_update(self, ticket: Ticket, title: str, user_id: int) -> None:
-        """TicketTitleUpdate."""
+        """TicketTitleUpdate (the history row keeps the new title's first 50 characters + '...')."""
         self.maybe_fail(WriteStep.TITLE, ticket)
         old = ticket.title
         ticket.title = title
         self._touch(ticket, user_id)
-        self.history_add(ticket, "TitleUpdate", f"%%{old}%%{title}", user_id)
+        shown = title[:50] + ("..." if len(title[:50]) == 50 else "")
+        self.history_add(ticket, "TitleUpdate", f"%%{old}%%{shown}", user_id)
 
     def queue_set(self, ticket: Ticket, queue: Queue, user_id: int) -> None:
-        """TicketQueueSet (Move history)."""
+        """TicketQueueSet (Move history). The acting user needs ``move_into`` on the target queue's
+        group (MoveList; UserID 1 may move anywhere), else the set fails."""
         self.maybe_fail(WriteStep.QUEUE, ticket)
         if queue.queue_id == ticket.queue_id:
             return
+        mover = self.agents.get(user_id)
+        if user_id != 1 and (mover is None or not mover.has(queue.group_id, "move_into")):
+            raise OperationFault(WRITE_FAULTSTRINGS[WriteStep.QUEUE])
         old = self.queues[ticket.queue_id]
         ticket.queue_id = queue.queue_id
         self._touch(ticket, user_id)
@@ -434,9 +441,10 @@ class Store:
         self._touch(ticket, user_id)
         self.history_add(ticket, "TypeUpdate", f"%%{type_.name}%%{type_.item_id}%%{old.name}%%{old.item_id}", user_id)
 
-    def pending_time_set(self, ticket: Ticket, until: int, user_id: int) -> None:
+    def pending_time_set(self, ticket: Ticket, until: int, user_id: int, *, fail: bool = True) -> None:
         """TicketPendingTimeSet (0 resets it)."""
-        self.maybe_fail(WriteStep.PENDING_TIME, ticket)
+        if fail:
+            self.maybe_fail(WriteStep.PENDING_TIME, ticket)
         ticket.until_time = until
         self._touch(ticket, user_id)
         text = "00-00-00 00:00" if until == 0 else self.clock.datetime(until).strftime("%Y-%m-%d %H:%M")
@@ -476,17 +484,23 @@ class Store:
         )
 
     def owner_set(self, ticket: Ticket, owner: Agent, user_id: int, *, notify: bool = True, fail: bool = True) -> None:
-        """TicketOwnerSet: touches neither the lock nor ``Changed`` (recordings 56/57); notifies the owner."""
+        """TicketOwnerSet: touches neither the lock nor ``Changed`` (recordings 56/57); notifies the owner.
+        Setting the current owner again writes nothing (Znuny returns early)."""
         if fail:
             self.maybe_fail(WriteStep.OWNER, ticket)
+        if ticket.owner_id == owner.user_id:
+            return
         ticket.owner_id = owner.user_id
         self.history_add(ticket, "OwnerUpdate", f"%%{owner.login}%%{owner.user_id}", user_id)
         if notify:
             self._notify(ticket, "Ticket owner update notification", user_id)
 
-    def responsible_set(self, ticket: Ticket, responsible: Agent, user_id: int) -> None:
-        """TicketResponsibleSet."""
-        self.maybe_fail(WriteStep.RESPONSIBLE, ticket)
+    def responsible_set(self, ticket: Ticket, responsible: Agent, user_id: int, *, fail: bool = True) -> None:
+        """TicketResponsibleSet (nothing written when the responsible does not change)."""
+        if fail:
+            self.maybe_fail(WriteStep.RESPONSIBLE, ticket)
+        if ticket.responsible_id == responsible.user_id:
+            return
         ticket.responsible_id = responsible.user_id
         self._touch(ticket, user_id)
         self.history_add(ticket, "ResponsibleUpdate", f"%%{responsible.login}%%{responsible.user_id}", user_id)
@@ -513,9 +527,12 @@ class Store:
         attachments: Iterable[Attachment] = (),
         fail: bool = True,
     ) -> Article:
-        """ArticleCreate: history row, unlock-time reset, note notification to the owner."""
+        """MIME backend ArticleCreate: body/content type normalised as Znuny stores them (an HTML
+        body becomes plain text plus a ``file-2`` attachment), history row, unlock-time reset,
+        note notification to the owner."""
         if fail:
             self.maybe_fail(WriteStep.ARTICLE, ticket)
+        content_type, body, before, after = mime_body(content_type, mime_type, charset, body)
         now = self.clock.epoch()
         article = Article(
             article_id=self.next_article_id,
@@ -524,45 +541,88 @@ class Store:
             channel_id=channel_id,
             sender_type_id=sender_type_id,
             is_visible_for_customer=is_visible_for_customer,
-            from_=from_,
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=subject,
+            from_=_one_line(from_),
+            to=_one_line(to),
+            cc=_one_line(cc),
+            bcc=_one_line(bcc),
+            subject=_one_line(subject),
             body=body,
             content_type=content_type,
-            mime_type=mime_type,
-            charset=charset,
+            mime_type=content_mime_type(content_type),
+            charset=content_charset(content_type),
             create_time=now,
             create_by=user_id,
-            attachments=list(attachments),
         )
+        for attachment in (*before, *attachments, *after):
+            self.store_attachment(article, attachment)
         self.next_article_id += 1
+        previous_senders = [a.sender_type_id for a in ticket.articles if SENDER_TYPES.get(a.sender_type_id) != "system"]
         ticket.articles.append(article)
         self._touch(ticket, user_id)
         self.history_add(ticket, history_type, history_comment, user_id, article.article_id)
-        if ticket.unlock_timeout != now:
+        sender = SENDER_TYPES.get(sender_type_id)
+        # Reset the unlock time for agent articles, and for a customer article answering an agent.
+        reset = sender == "agent" or (
+            sender == "customer" and bool(previous_senders) and SENDER_TYPES.get(previous_senders[-1]) == "agent"
+        )
+        if reset and ticket.unlock_timeout != now:
             ticket.unlock_timeout = now
             self.history_add(ticket, "Misc", "Reset of unlock time.", user_id)
-        if SENDER_TYPES.get(sender_type_id) == "agent" and history_type == "AddNote":
+        if sender == "agent" and history_type == "AddNote":
             self._notify(ticket, "Ticket new note notification", user_id)
         return article
 
+    def store_attachment(self, article: Article, attachment: Attachment) -> Attachment:
+        """ArticleStorageDB's ArticleWriteAttachment: a taken filename gets ``-1`` (``-2``...) before
+        its extension, the ContentID is put in angle brackets, and the Disposition is stored as
+        ArticleAttachment will report it (``inline`` for ``file-1``/``file-2`` and images with a
+        ContentID, ``attachment`` otherwise, unless one was given)."""
+        used = {a.filename for a in article.attachments}
+        name = attachment.filename
+        for i in range(1, 51):
+            if name in used:
+                parts = re.match(r"^(.*)\.(.+?)$", attachment.filename, flags=re.DOTALL)
+                name = f"{parts.group(1)}-{i}.{parts.group(2)}" if parts else f"{attachment.filename}-{i}"
+        content_id = attachment.content_id
+        if re.fullmatch(r"[^<].*[^>]", content_id):
+            content_id = f"<{content_id}>"
+        disposition = attachment.disposition.split(";")[0] if attachment.disposition else ""
+        if not disposition:
+            if content_id and re.search("image", attachment.content_type, flags=re.IGNORECASE):
+                disposition = "inline"
+            elif re.search(r"file-[12]", name):
+                disposition = "inline"
+            else:
+                disposition = "attachment"
+        stored = Attachment(
+            filename=name,
+            content=attachment.content,
+            content_type=attachment.content_type,
+            disposition=disposition,
+            content_id=content_id,
+            content_alternative=attachment.content_alternative,
+        )
+        article.attachments.append(stored)
+        return stored
+
     def attachment_write(self, ticket: Ticket, article: Article, attachment: Attachment) -> None:
-        """ArticleWriteAttachment."""
+        """ArticleWriteAttachment (GI's CreateAttachment for the top-level attachments)."""
         self.maybe_fail(WriteStep.ATTACHMENT, ticket)
-        article.attachments.append(attachment)
+        self.store_attachment(article, attachment)
 
     def dynamic_field_set(
         self, ticket: Ticket, article: Article | None, field: DynamicFieldDef, value: Any, user_id: int
     ) -> None:
-        """DynamicFieldValueSet on the ticket or, for article fields, on the article."""
+        """DynamicField backend ValueSet on the ticket or, for article fields, on the article;
+        nothing is written (no history, no change time) when the value does not change."""
         self.maybe_fail(WriteStep.DYNAMIC_FIELD, ticket, name=field.name)
         if field.object_type == "Article":
             if article is not None:
                 article.dynamic_fields[field.name] = value
             return
         old = ticket.dynamic_fields.get(field.name)
+        if old is not None and old == value:
+            return
         ticket.dynamic_fields[field.name] = value
         self._touch(ticket, user_id)
         old_text = "" if old is None else (",".join(old) if isinstance(old, list) else str(old))
@@ -579,6 +639,64 @@ class Store:
         article.time_unit += time_unit
         total = sum(a.time_unit for a in ticket.articles)
         self.history_add(ticket, "TimeAccounting", f"%%{_num(time_unit)}%%{_num(total)}", user_id, article.article_id)
+
+
+def _one_line(value: str) -> str:
+    """ArticleCreate strips line breaks from From/To/Cc/Bcc/Subject."""
+    return value.replace("\n", "").replace("\r", "")
+
+
+def content_charset(content_type: str) -> str:
+    """The charset ArticleCreate/ArticleGet read from a Content-Type (``''`` without ``charset=``)."""
+    if not re.search("charset=", content_type, flags=re.IGNORECASE):
+        return ""
+    charset = re.sub(r".+?charset=(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE | re.DOTALL)
+    charset = charset.replace('"', "").replace("'", "")
+    return re.sub(r"(.+?);.*", r"\1", charset)
+
+
+def content_mime_type(content_type: str) -> str:
+    """The MIME type ArticleCreate/ArticleGet read from a Content-Type (``word/word`` at its start)."""
+    match = re.match(r"(\w+/\w+)", content_type)
+    return match.group(1).replace('"', "").replace("'", "") if match else ""
+
+
+def mime_body(
+    content_type: str, mime_type: str, charset: str, body: str
+) -> tuple[str, str, list[Attachment], list[Attachment]]:
+    """What MIMEBase ArticleCreate stores: ``(content_type, body, attachments written before
+    the given ones, attachments written after them)``.
+
+    Without a ContentType it is built from MimeType and Charset. An HTML body is stored as
+    the ``file-2`` attachment and replaced by its ToAscii text (content type ``.../plain``);
+    a non-text body (except JSON) becomes an attachment named after the content type's
+    ``name=`` (else ``unknown``) with a placeholder body; a text body gets CRLF -> LF.
+    """
+    if not content_type:
+        content_type = f"{mime_type}; charset={charset}"
+    charset = content_charset(content_type)
+    mime = content_mime_type(content_type)
+    if re.search("text/html", mime, flags=re.IGNORECASE):
+        html_part = Attachment(
+            filename="file-2",
+            content=body.encode("utf-8"),
+            content_type=f'text/html; charset="{charset}"',
+            disposition="",
+        )
+        plain = re.sub("html", "plain", content_type, count=1, flags=re.IGNORECASE)
+        return plain, html_to_ascii(body), [html_part], []
+    if mime == "application/json":
+        return content_type, body, [], []
+    if mime and not re.search(r"\btext\b", mime, flags=re.IGNORECASE):
+        name = re.search(r'name="(.+?)"', content_type, flags=re.IGNORECASE)
+        part = Attachment(
+            filename=name.group(1) if name else "unknown",
+            content=body.encode("utf-8"),
+            content_type=content_type,
+            disposition="",
+        )
+        return "text/plain", "- no text message => see attachment -", [], [part]
+    return content_type, re.sub(r"(\n\r|\r\r\n|\r\n)", "\n", body), [], []
 
 
 def _num(value: float) -> str:
@@ -599,14 +717,3 @@ def channel_id(name: str) -> int | None:
         if value == name:
             return key
     return None
-
-
-_WILDCARD = re.compile(r"[*%]")
-
-
-def like(pattern: str, value: str) -> bool:
-    """SQL LIKE with ``*``/``%`` wildcards, case-insensitive; exact match without wildcards."""
-    if not _WILDCARD.search(pattern):
-        return pattern.lower() == value.lower()
-    regex = "".join(".*" if ch in "*%" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, flags=re.IGNORECASE | re.DOTALL) is not None

@@ -26,7 +26,7 @@ from otrs_closure.testing.entities import (
     State,
     Ticket,
 )
-from otrs_closure.testing.faults import WRITE_FAULTSTRINGS, OperationFault, WriteStep
+from otrs_closure.testing.faults import WRITE_FAULTSTRINGS, OperationFault, PerlDie, WriteStep
 from otrs_closure.testing.model import (
     AUTO_RESPONSE_TYPES,
     CHANNELS,
@@ -35,9 +35,9 @@ from otrs_closure.testing.model import (
     SENDER_TYPES,
     Store,
     channel_id,
-    like,
     sender_type_id,
 )
+from otrs_closure.testing.perltext import SearchFailed, query_condition
 from otrs_closure.testing.render import (
     dynamic_field_list,
     render_article,
@@ -120,31 +120,45 @@ def _as_list(value: Any) -> list[Any]:
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+|[^@\s<>\"',;]+@localhost")
 
 
+def _address_parts(value: Any) -> list[str]:
+    return [p for p in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", _text(value)) if p.strip()]
+
+
 def _valid_addresses(value: Any) -> bool:
-    """Every comma-separated part carries an e-mail address."""
-    parts = [p for p in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", _text(value)) if p.strip()]
+    """``AreEmailAddressesValid``: every comma-separated part carries an e-mail address."""
+    parts = _address_parts(value)
     return bool(parts) and all(_EMAIL.search(p) for p in parts)
 
 
+def _valid_from(value: Any) -> bool:
+    """``ValidateFrom``: only the first address Mail::Address parses out is checked."""
+    parts = _address_parts(value)
+    return not parts or _EMAIL.search(parts[0]) is not None
+
+
 def _valid_charset(charset: str) -> bool:
+    """``Encode::resolve_alias``: a known text encoding (Python's bytes-to-bytes codecs such as
+    ``base64`` or ``rot13`` are not charsets Perl knows)."""
     if not charset:
         return False
     try:
-        codecs.lookup(charset)
+        info = codecs.lookup(charset)
     except LookupError:
         return False
-    return True
+    return bool(getattr(info, "_is_text_encoding", True)) and info.name not in ("idna", "punycode")
 
 
 def _valid_mime_type(mime: str) -> bool:
     return re.fullmatch(r"\w+/\w+", mime) is not None
 
 
-def _charset_of(content_type: str) -> str:
-    """The charset part of a Content-Type, the way TicketUpdate's checks extract it."""
-    if not re.search(r"charset\s*=\s*", content_type, flags=re.IGNORECASE):
+def _charset_of(content_type: str, *, spaced: bool = True) -> str:
+    """The charset part of a Content-Type, the way TicketUpdate's checks extract it
+    (``charset = x`` allowed); TicketCreate's checks (``spaced=False``) need ``charset=x``."""
+    gap = r"\s*" if spaced else ""
+    if not re.search(rf"charset{gap}={gap}", content_type, flags=re.IGNORECASE):
         return ""
-    charset = re.sub(r".+?charset\s*=\s*(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE)
+    charset = re.sub(rf".+?charset{gap}={gap}(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE)
     charset = charset.replace('"', "").replace("'", "")
     return re.sub(r"(.+?);.*", r"\1", charset)
 
@@ -177,10 +191,11 @@ def authenticate(store: Store, data: Any, ctx: OpContext) -> Agent | CustomerUse
 
 
 def _valid_customer(store: Store, value: Any) -> bool:
+    """``ValidateCustomer``: a valid customer user, or else something ValidateFrom accepts."""
     customer = store.customers.get(_text(value))
     if customer is not None:
         return customer.valid
-    return re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", _text(value)) is not None
+    return _valid_from(value)
 
 
 # ------------------------------------------------------------------------- sessions
@@ -232,11 +247,19 @@ def session_remove(store: Store, data: Any, ctx: OpContext) -> Data:
 
 
 # ----------------------------------------------------------------------- ticket get
-def _ticket_ids(value: Any) -> list[str] | None:
+def _split_ids(value: Any) -> list[str]:
+    """Perl's ``split(/,/, $TicketID)``: no trimming, trailing empty fields dropped."""
+    parts = _text(value).split(",")
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _ticket_ids(value: Any) -> list[Any] | None:
     if _has_data(value):
-        return [part.strip() for part in _text(value).split(",")]
-    if _array_with_data(value):
-        return [_text(v).strip() for v in value]
+        return _split_ids(value)
+    if isinstance(value, list) and value:
+        return list(value)
     return None
 
 
@@ -247,11 +270,56 @@ def _int_param(value: Any) -> int:
         return 0
 
 
+_PERL_NUMBER = re.compile(r"\s*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
+
+
+def _perl_number(value: Any) -> float:
+    """A scalar in numeric context: its leading number, 0 when there is none."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _PERL_NUMBER.match(_text(value))
+    return float(match.group(1)) if match else 0.0
+
+
+def _select_articles(
+    ticket: Ticket, user: Agent | CustomerUser, sender_types: list[Any] | None, order: str, limit: Any
+) -> list[Article]:
+    """TicketGet's article list: ArticleList per sender type (concatenated), then ArticleLimit
+    (clamped to the count; ``DESC`` reverses only when a limit applies)."""
+    base = sorted(ticket.articles, key=lambda a: a.article_number)
+    if isinstance(user, CustomerUser):
+        base = [a for a in base if a.is_visible_for_customer]
+    articles: list[Article] = []
+    if sender_types is None:
+        articles = base
+    else:
+        for sender in sender_types:
+            if not truthy(sender):
+                articles.extend(base)  # ArticleList without a SenderType filter
+                continue
+            wanted = sender_type_id(_text(sender)) if _is_string(sender) else None
+            if wanted is not None:  # an unknown sender type makes ArticleList return nothing
+                articles.extend(a for a in base if a.sender_type_id == wanted)
+    limit_value = _perl_number(limit)
+    limit_true = truthy(limit)
+    if limit_value > len(articles):
+        limit_value = float(len(articles))
+        limit_true = limit_value != 0
+    if articles and limit_true:
+        if order == "DESC":
+            articles = list(reversed(articles))
+        last = int(limit_value - 1)
+        articles = articles[: last + 1] if last >= 0 else []
+    return articles
+
+
 def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
     """TicketGet: ``{"Ticket": [...]}`` in request order."""
     op = "TicketGet"
     if not isinstance(data, dict):
-        raise OperationFault()
+        raise PerlDie("Not a HASH reference")
     user = authenticate(store, data, ctx)
     if user is None:
         return _error(op, "AuthFail", "TicketGet: Authorization failing!")
@@ -271,23 +339,20 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
     all_articles = truthy(data.get("AllArticles"))
     with_attachments = truthy(data.get("Attachments"))
     contents = truthy(data["GetAttachmentContents"]) if data.get("GetAttachmentContents") is not None else True
-    sender_types = [_text(v) for v in _as_list(data.get("ArticleSenderType")) if _text(v)]
-    order = _text(data.get("ArticleOrder")).upper() or "ASC"
-    limit = _int_param(data.get("ArticleLimit"))
+    html_body = truthy(data.get("HTMLBodyAsAttachment"))
+    raw_senders = data.get("ArticleSenderType")
+    sender_types: list[Any] | None = None
+    if isinstance(raw_senders, list) and raw_senders:
+        sender_types = list(raw_senders)
+    elif _has_data(raw_senders):
+        sender_types = [raw_senders]
+    order = _text(data.get("ArticleOrder")) if truthy(data.get("ArticleOrder")) else "ASC"
+    limit = data.get("ArticleLimit") if truthy(data.get("ArticleLimit")) else 0
     result = []
     for ticket in tickets:
         rendered = render_ticket(store, ticket, dynamic_fields=with_dfs, extended=extended)
         if all_articles:
-            articles = sorted(ticket.articles, key=lambda a: a.article_id)
-            if isinstance(user, CustomerUser):
-                articles = [a for a in articles if a.is_visible_for_customer]
-            if sender_types:
-                articles = [a for t in sender_types for a in articles if SENDER_TYPES[a.sender_type_id] == t]
-            if limit > 0:
-                limit_here = min(limit, len(articles))
-                if order == "DESC":
-                    articles = list(reversed(articles))
-                articles = articles[:limit_here]
+            articles = _select_articles(ticket, user, sender_types, order, limit)
             if articles:
                 rendered["Article"] = [
                     render_article(
@@ -296,6 +361,7 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
                         attachments=with_attachments,
                         attachment_contents=contents,
                         dynamic_fields=with_dfs,
+                        html_body_attachment=html_body,
                     )
                     for a in articles
                 ]
@@ -304,6 +370,7 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
 
 
 # -------------------------------------------------------------------- ticket search
+#: Core TicketSearch's %SortOptions (what each SortBy orders by).
 _SORT_KEYS: dict[str, Callable[[Store, Ticket], Any]] = {
     "Age": lambda s, t: t.create_time,
     "Created": lambda s, t: t.create_time,
@@ -312,86 +379,404 @@ _SORT_KEYS: dict[str, Callable[[Store, Ticket], Any]] = {
     "TicketNumber": lambda s, t: t.ticket_number,
     "Title": lambda s, t: t.title.lower(),
     "Queue": lambda s, t: s.queues[t.queue_id].name,
-    "State": lambda s, t: s.states[t.state_id].name,
+    "State": lambda s, t: t.state_id,
     "Priority": lambda s, t: t.priority_id,
-    "Type": lambda s, t: s.types[t.type_id].name,
+    "Type": lambda s, t: t.type_id,
     "Lock": lambda s, t: t.lock_id,
-    "Owner": lambda s, t: s.agents[t.owner_id].login if t.owner_id in s.agents else "",
-    "Responsible": lambda s, t: s.agents[t.responsible_id].login if t.responsible_id in s.agents else "",
     "CustomerID": lambda s, t: t.customer_id or "",
+    "Service": lambda s, t: t.service_id or 0,
+    "SLA": lambda s, t: t.sla_id or 0,
     "PendingTime": lambda s, t: t.until_time,
+    "TicketEscalation": lambda s, t: 0,
+    "EscalationTime": lambda s, t: 0,
+    "EscalationUpdateTime": lambda s, t: 0,
+    "EscalationResponseTime": lambda s, t: 0,
+    "EscalationSolutionTime": lambda s, t: 0,
 }
 
-_VIEWABLE_TYPES = ("new", "open", "pending reminder", "pending auto")
+#: Znuny's ticket_state_type ids.
+_STATE_TYPE_IDS: dict[int, str] = {
+    1: "new",
+    2: "open",
+    3: "closed",
+    4: "pending reminder",
+    5: "pending auto",
+    6: "removed",
+    7: "merged",
+}
+
+_INTEGER = re.compile(r"[+-]?\d{1,16}")
+_DATE = re.compile(r"\d\d\d\d-(\d\d|\d)-(\d\d|\d) (\d\d|\d):(\d\d|\d):(\d\d|\d)")
 
 
-def _matches(store: Store, ticket: Ticket, data: dict[str, Any]) -> bool:
-    numbers = [_text(v) for v in _as_list(data.get("TicketNumber")) if _text(v)]
-    if numbers and not any(like(n, ticket.ticket_number) for n in numbers):
-        return False
-    titles = [_text(v) for v in _as_list(data.get("Title")) if _text(v)]
-    if titles and not any(like(t, ticket.title) for t in titles):
-        return False
-    queue = store.queues[ticket.queue_id]
-    state = store.states[ticket.state_id]
-    checks: list[tuple[str, str]] = [
-        ("Queues", queue.name),
-        ("QueueIDs", str(queue.queue_id)),
-        ("States", state.name),
-        ("StateIDs", str(state.state_id)),
-        ("Locks", LOCKS[ticket.lock_id]),
-        ("LockIDs", str(ticket.lock_id)),
-        ("OwnerIDs", str(ticket.owner_id)),
-        ("ResponsibleIDs", str(ticket.responsible_id)),
-        ("Types", store.types[ticket.type_id].name),
-        ("TypeIDs", str(ticket.type_id)),
-        ("Priorities", store.priorities[ticket.priority_id].name),
-        ("PriorityIDs", str(ticket.priority_id)),
+def _search_values(data: dict[str, Any], key: str) -> list[Any] | None:
+    """GI TicketSearch ``_GetParams`` for list parameters: an array, or a string as one item."""
+    value = data.get(key)
+    if isinstance(value, list) and value:
+        return list(value)
+    if _has_data(value):
+        return [value]
+    return None
+
+
+def _integers(values: list[Any]) -> set[int]:
+    """Quote(..., 'Integer') of every element; one bad element makes the search fail."""
+    result = set()
+    for value in values:
+        if isinstance(value, bool) or not _is_string(value) or not _INTEGER.fullmatch(_text(value)):
+            raise SearchFailed(_text(value))
+        result.add(int(_text(value)))
+    return result
+
+
+def _lookup_ids(values: list[Any], lookup: Callable[[str], int | None]) -> set[int]:
+    """Name -> id lookups of the core search; an unknown name makes the search return nothing."""
+    result = set()
+    for value in values:
+        found = lookup(_text(value)) if _is_string(value) else None
+        if found is None:
+            raise SearchFailed(_text(value))
+        result.add(found)
+    return result
+
+
+def _search_time(store: Store, text: str, *, not_future: bool) -> int:
+    """A ``YYYY-MM-DD HH:MM:SS`` search date as epoch seconds (invalid or future: no result)."""
+    match = _DATE.search(text)
+    if match is None:
+        raise SearchFailed(text)
+    try:
+        when = store.clock.from_parts(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise SearchFailed(text) from None
+    if not_future and when > store.clock.epoch():
+        raise SearchFailed(text)
+    return when
+
+
+def _time_filters(store: Store, data: dict[str, Any]) -> list[Callable[[Ticket], bool]]:
+    """Ticket{Create,LastChange,Pending}Time{Older,Newer}{Minutes,Date}."""
+    filters: list[Callable[[Ticket], bool]] = []
+    now = store.clock.epoch()
+    columns: dict[str, Callable[[Ticket], int]] = {
+        "TicketCreateTime": lambda t: t.create_time,
+        "TicketLastChangeTime": lambda t: t.change_time,
+        "TicketPendingTime": lambda t: t.until_time,
+    }
+    for prefix, column in columns.items():
+        older: int | None = None
+        for suffix in ("OlderMinutes", "NewerMinutes", "OlderDate", "NewerDate"):
+            raw = data.get(prefix + suffix)
+            if not _has_data(raw):
+                continue
+            text = _text(raw).strip()
+            if suffix.endswith("Minutes"):
+                bound = now - int(_perl_number(text)) * 60
+            elif not truthy(text):
+                continue
+            else:
+                bound = _search_time(store, text, not_future=suffix == "NewerDate" and prefix != "TicketPendingTime")
+                if suffix == "NewerDate" and older is not None and bound > older:
+                    raise SearchFailed(text)
+            if suffix.startswith("Older"):
+                older = bound if suffix == "OlderDate" else older
+            filters.append(_bound_filter(column, bound, at_most=suffix.startswith("Older")))
+    return filters
+
+
+def _text_filter(data: dict[str, Any], key: str) -> Callable[[str], bool] | None:
+    """TicketNumber/Title/CustomerID/CustomerUserLogin: values ORed, each a QueryCondition."""
+    values = _search_values(data, key)
+    if values is None:
+        return None
+    predicates = []
+    for value in values:
+        if not _is_string(value) or _text(value) == "":
+            continue
+        text = _text(value).replace("*", "%")
+        if re.fullmatch(r"%{1,3}", text):
+            continue
+        predicates.append(query_condition(text))
+    if not predicates:
+        return None
+    return lambda column: any(p(column) for p in predicates)
+
+
+def _dynamic_field_filters(store: Store, data: dict[str, Any]) -> list[Callable[[Ticket], bool]]:
+    """GI ``_GetDynamicFields`` + core dynamic field search (valid *ticket* fields only; names
+    that are not such a field are ignored; operators ANDed, values of an operator ORed)."""
+    raw: dict[str, Any] = {}
+    given = data.get("DynamicField")
+    if given:
+        if _hash_with_data(given):
+            raw[_text(given.get("Name"))] = given
+        elif _array_with_data(given):
+            raw = {_text(item.get("Name")) if isinstance(item, dict) else "": item for item in given}
+        else:
+            return []
+    else:
+        for key, value in data.items():
+            match = re.fullmatch(r"DynamicField_([a-zA-Z\d]+)", key)
+            if match:
+                raw[match.group(1)] = value
+    filters: list[Callable[[Ticket], bool]] = []
+    for name, operators in raw.items():
+        field = store.dynamic_fields.get(name)
+        if field is None or not field.valid or field.object_type != "Ticket" or not _hash_with_data(operators):
+            continue
+        for operator in sorted(op for op in operators if op != "Name"):
+            terms = operators[operator] if isinstance(operators[operator], list) else [operators[operator]]
+            tests: list[Callable[[str | None], bool]] = []
+            for term in terms:
+                if term is None or _text(term) == "":
+                    continue
+                text = _text(term).replace("*", "%")
+                if re.fullmatch(r"%{1,3}", text):
+                    continue
+                if operator != "Empty" and not _df_value_valid(field, text):
+                    raise SearchFailed(text)
+                tests.append(_df_operator(operator, text))
+            if tests:
+                filters.append(_field_filter(name, tests))
+    return filters
+
+
+def _bound_filter(column: Callable[[Ticket], int], bound: int, *, at_most: bool) -> Callable[[Ticket], bool]:
+    if at_most:
+        return lambda t: column(t) <= bound
+    return lambda t: column(t) >= bound
+
+
+def _field_filter(name: str, tests: list[Callable[[str | None], bool]]) -> Callable[[Ticket], bool]:
+    return lambda t: any(test(_df_text(t.dynamic_fields.get(name))) for test in tests)
+
+
+def _member_filter(column: Callable[[Ticket], int], wanted: set[int]) -> Callable[[Ticket], bool]:
+    return lambda t: column(t) in wanted
+
+
+def _created_filter(attribute: str, wanted: set[int]) -> Callable[[Ticket], bool]:
+    """Criteria on the ticket as created: its first NewTicket history row."""
+    return lambda t: any(
+        h.history_type == "NewTicket" and h.article_id == 0 and getattr(h, attribute) in wanted for h in t.history
+    )
+
+
+def _column_filter(
+    predicate: Callable[[str], bool], column: Callable[[Ticket], str | None]
+) -> Callable[[Ticket], bool]:
+    """A QueryCondition on a column; SQL NULL matches no condition, not even a negated one."""
+
+    def matches(t: Ticket) -> bool:
+        value = column(t)
+        return value is not None and predicate(value)
+
+    return matches
+
+
+def _df_text(value: Any) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    return ",".join(value) if isinstance(value, list) else _text(value)
+
+
+def _df_operator(operator: str, term: str) -> Callable[[str | None], bool]:
+    """SearchSQLGet of a text-like field for one operator and term (NULL never compares)."""
+    comparisons: dict[str, Callable[[str, str], bool]] = {
+        "Equals": lambda v, x: v == x,
+        "GreaterThan": lambda v, x: v > x,
+        "GreaterThanEquals": lambda v, x: v >= x,
+        "SmallerThan": lambda v, x: v < x,
+        "SmallerThanEquals": lambda v, x: v <= x,
+    }
+    if operator in comparisons:
+        compare = comparisons[operator]
+        return lambda v: v is not None and compare(v, term)
+    if operator == "Like":
+        like_term = query_condition(term)
+        return lambda v: v is not None and like_term(v)
+    if operator == "Empty":
+        if truthy(term):
+            return lambda v: v is None
+        return lambda v: v is not None
+    raise SearchFailed(operator)  # unsupported operator: SearchSQLGet returns nothing, invalid SQL
+
+
+def _search_permitted(store: Store, user: Agent | CustomerUser, ticket: Ticket) -> bool:
+    """Core TicketSearch permission: agents by ``ro`` on the queue's group (UserID 1 sees all),
+    customers by their CustomerIDs (case-insensitive) or their login."""
+    if isinstance(user, Agent):
+        if user.user_id == 1:
+            return True
+        queue = store.queues.get(ticket.queue_id)
+        return queue is not None and user.has(queue.group_id, "ro")
+    return ticket.customer_user_id == user.login or (
+        bool(user.customer_id) and (ticket.customer_id or "").lower() == user.customer_id.lower()
+    )
+
+
+def _search_filters(store: Store, data: dict[str, Any]) -> list[Callable[[Ticket], bool]]:
+    """Every criterion of the search as a ticket predicate (raises SearchFailed for 'no result')."""
+    filters: list[Callable[[Ticket], bool]] = []
+    ids = _search_values(data, "TicketID")
+    if ids is not None:
+        wanted_ids = _integers(ids)
+        filters.append(lambda t: t.ticket_id in wanted_ids)
+    named: list[tuple[str, str, Callable[[str], int | None], Callable[[Ticket], int]]] = [
+        ("Types", "TypeIDs", lambda n: _id_of(store.named_by(store.types, name=n)), lambda t: t.type_id),
+        ("States", "StateIDs", lambda n: _id_of(store.state_by(name=n)), lambda t: t.state_id),
+        ("Locks", "LockIDs", lambda n: next((k for k, v in LOCKS.items() if v == n), None), lambda t: t.lock_id),
+        ("", "OwnerIDs", lambda n: None, lambda t: t.owner_id),
+        ("", "ResponsibleIDs", lambda n: None, lambda t: t.responsible_id),
+        ("Queues", "QueueIDs", lambda n: _id_of(store.queue_by(name=n)), lambda t: t.queue_id),
+        (
+            "Priorities",
+            "PriorityIDs",
+            lambda n: _id_of(store.named_by(store.priorities, name=n)),
+            lambda t: t.priority_id,
+        ),
+        ("Services", "ServiceIDs", lambda n: None, lambda t: t.service_id or 0),
+        ("SLAs", "SLAIDs", lambda n: None, lambda t: t.sla_id or 0),
     ]
-    for key, actual in checks:
-        wanted = [_text(v).strip() for v in _as_list(data.get(key))]
-        if wanted and actual not in wanted:
-            return False
-    state_types = [_text(v) for v in _as_list(data.get("StateType")) if _text(v)]
-    if state_types:
-        if state_types == ["Open"]:
-            if not state.type_name.startswith(_VIEWABLE_TYPES):
-                return False
-        elif state_types == ["Closed"]:
-            if state.type_name != "closed":
-                return False
-        elif state.type_name not in state_types:
-            return False
-    for key, actual in (("CustomerID", ticket.customer_id or ""), ("CustomerUserLogin", ticket.customer_user_id or "")):
-        patterns = [_text(v) for v in _as_list(data.get(key)) if _text(v)]
-        if patterns and not any(like(p, actual) for p in patterns):
-            return False
-    for key, value in data.items():
-        if key.startswith("DynamicField_") and isinstance(value, dict):
-            current = _text(ticket.dynamic_fields.get(key[len("DynamicField_") :], ""))
-            if "Equals" in value and current != _text(value["Equals"]):
-                return False
-            if "Like" in value and not like(_text(value["Like"]), current):
-                return False
-            if truthy(value.get("Empty")) and current != "":
-                return False
-    return True
+    for names_key, ids_key, lookup, column in named:
+        wanted: set[int] | None = None
+        if names_key:
+            names = _search_values(data, names_key)
+            if names is not None:
+                wanted = _lookup_ids(names, lookup)
+        id_values = _search_values(data, ids_key)
+        if id_values is not None:
+            wanted = (wanted or set()) | _integers(id_values)
+        if wanted is not None:
+            filters.append(_member_filter(column, wanted))
+    if _search_values(data, "WatchUserIDs") is not None:
+        _integers(_search_values(data, "WatchUserIDs") or [])
+        filters.append(lambda t: False)  # nobody watches tickets in the fake
+    created: list[tuple[str, str, Callable[[str], int | None], str]] = [
+        ("CreatedTypes", "CreatedTypeIDs", lambda n: _id_of(store.named_by(store.types, name=n)), "type_id"),
+        ("CreatedStates", "CreatedStateIDs", lambda n: _id_of(store.state_by(name=n)), "state_id"),
+        ("CreatedQueues", "CreatedQueueIDs", lambda n: _id_of(store.queue_by(name=n)), "queue_id"),
+        (
+            "CreatedPriorities",
+            "CreatedPriorityIDs",
+            lambda n: _id_of(store.named_by(store.priorities, name=n)),
+            "priority_id",
+        ),
+        ("", "CreatedUserIDs", lambda n: None, "create_by"),
+    ]
+    for names_key, ids_key, lookup, attribute in created:
+        wanted = None
+        if names_key and _search_values(data, names_key) is not None:
+            wanted = _lookup_ids(_search_values(data, names_key) or [], lookup)
+        if _search_values(data, ids_key) is not None:
+            wanted = (wanted or set()) | _integers(_search_values(data, ids_key) or [])
+        if wanted is not None:
+            filters.append(_created_filter(attribute, wanted))
+    state_types = _search_values(data, "StateType")
+    if state_types is not None:
+        # GI passes StateType as a list, so the core's 'Open'/'Closed' shortcuts never apply:
+        # the values are state type names, matched exactly against valid states.
+        type_names = {_text(v) for v in state_types}
+        state_ids = {sid for sid, st in store.states.items() if st.valid and st.type_name in type_names}
+        if not state_ids:
+            raise SearchFailed("StateType")
+        filters.append(lambda t: t.state_id in state_ids)
+    state_type_ids = _search_values(data, "StateTypeIDs")
+    if state_type_ids is not None:
+        type_names_by_id = {_STATE_TYPE_IDS.get(i, "") for i in _integers(state_type_ids)}
+        type_state_ids = {sid for sid, st in store.states.items() if st.valid and st.type_name in type_names_by_id}
+        if not type_state_ids:
+            raise SearchFailed("StateTypeIDs")
+        filters.append(lambda t: t.state_id in type_state_ids)
+    columns: dict[str, Callable[[Ticket], str | None]] = {
+        "TicketNumber": lambda t: t.ticket_number,
+        "Title": lambda t: t.title,
+        "CustomerID": lambda t: t.customer_id,
+        "CustomerUserLogin": lambda t: t.customer_user_id,
+    }
+    for key, column_of in columns.items():
+        predicate = _text_filter(data, key)
+        if predicate is not None:
+            filters.append(_column_filter(predicate, column_of))
+    filters.extend(_dynamic_field_filters(store, data))
+    filters.extend(_time_filters(store, data))
+    return filters
+
+
+def _id_of(item: Any) -> int | None:
+    if item is None:
+        return None
+    for attribute in ("queue_id", "state_id", "item_id"):
+        if hasattr(item, attribute):
+            value: int = getattr(item, attribute)
+            return value
+    return None
+
+
+def _person_key(store: Store, attribute: str, part: int) -> Callable[[Ticket], str]:
+    def key(t: Ticket) -> str:
+        agent = store.agents.get(getattr(t, attribute))
+        return (agent.first_name, agent.last_name)[part] if agent else ""
+
+    return key
+
+
+def _field_key(field: str) -> Callable[[Ticket], tuple[bool, str]]:
+    return lambda t: (_df_text(t.dynamic_fields.get(field)) is None, _df_text(t.dynamic_fields.get(field)) or "")
+
+
+def _option_key(store: Store, key: Callable[[Store, Ticket], Any]) -> Callable[[Ticket], Any]:
+    return lambda t: key(store, t)
+
+
+def _sorted(store: Store, tickets: list[Ticket], sort_by: Any, order_by: Any) -> list[Ticket]:
+    """ORDER BY of the core search; an unknown SortBy or an OrderBy other than Down/Up fails."""
+    sorts = list(sort_by) if isinstance(sort_by, list) else [sort_by]
+    orders = list(order_by) if isinstance(order_by, list) else [order_by]
+    keys: list[tuple[Callable[[Ticket], Any], bool]] = []
+    for position, sort in enumerate(sorts):
+        order = orders[position] if position < len(orders) else None
+        if order not in ("Down", "Up"):
+            raise SearchFailed(_text(order))
+        name = _text(sort)
+        if name in ("Owner", "Responsible"):
+            # ORDER BY u.first_name <dir>, u.last_name (FirstnameLastnameOrder 0)
+            attribute = "owner_id" if name == "Owner" else "responsible_id"
+            keys.append((_person_key(store, attribute, 0), order == "Down"))
+            keys.append((_person_key(store, attribute, 1), False))
+        elif name.startswith("DynamicField_") and name[len("DynamicField_") :] in store.dynamic_fields:
+            keys.append((_field_key(name[len("DynamicField_") :]), order == "Down"))
+        elif name in _SORT_KEYS:
+            keys.append((_option_key(store, _SORT_KEYS[name]), order == "Down"))
+        else:
+            raise SearchFailed(name)
+    result = sorted(tickets, key=lambda t: t.ticket_id)
+    for key, descending in reversed(keys):
+        result.sort(key=key, reverse=descending)
+    return result
 
 
 def ticket_search(store: Store, data: Any, ctx: OpContext) -> Data:
-    """TicketSearch: ``{"TicketID": ["2", ...]}`` or ``{}`` when nothing matches."""
+    """TicketSearch: ``{"TicketID": ["2", ...]}``, or ``{}`` when nothing matches -- and also when
+    the core search gives up (unknown queue/state/... name, bad id, bad SortBy/OrderBy, invalid
+    condition or date), as Znuny's TicketSearch then returns an empty list."""
     if not isinstance(data, dict):
-        raise OperationFault()
+        raise PerlDie("Not a HASH reference")
     user = authenticate(store, data, ctx)
     if user is None:
         return _error("TicketSearch", "AuthFail", "TicketSearch: Authorization failing!")
-    found = [t for t in store.tickets.values() if store.may(user, t, "ro") and _matches(store, t, data)]
-    sort_by = _text((_as_list(data.get("SortBy")) or ["Age"])[0]) or "Age"
-    order_by = _text((_as_list(data.get("OrderBy")) or ["Down"])[0]) or "Down"
-    key = _SORT_KEYS.get(sort_by, _SORT_KEYS["Age"])
-    found.sort(key=lambda t: (key(store, t), t.ticket_id), reverse=order_by != "Up")
-    limit = _int_param(data.get("Limit")) or 500
-    found = found[:limit]
+    limit = data.get("Limit") if truthy(data.get("Limit")) else 500
+    sort_by = data.get("SortBy") if truthy(data.get("SortBy")) else "Age"
+    order_by = data.get("OrderBy") if truthy(data.get("OrderBy")) else "Down"
+    try:
+        filters = _search_filters(store, data)
+        found = [
+            t for t in store.tickets.values() if _search_permitted(store, user, t) and all(f(t) for f in filters)
+        ]
+        found = _sorted(store, found, sort_by, order_by)
+    except SearchFailed:
+        return {}
+    found = found[: max(int(_perl_number(limit)), 0)]
     if not found:
         return {}
     return {"TicketID": [str(t.ticket_id) for t in found]}
@@ -402,7 +787,7 @@ def ticket_history_get(store: Store, data: Any, ctx: OpContext) -> Data:
     """TicketHistoryGet (agents only)."""
     op = "TicketHistoryGet"
     if not isinstance(data, dict):
-        raise OperationFault()
+        raise PerlDie("Not a HASH reference")
     user = authenticate(store, data, ctx)
     if user is None:
         return _error(op, "AuthFail", "TicketHistoryGet: Authorization failing!")
@@ -413,7 +798,7 @@ def ticket_history_get(store: Store, data: Any, ctx: OpContext) -> Data:
     raw = data["TicketID"]
     requested: list[Any]
     if _has_data(raw):
-        requested = _text(raw).split(",")
+        requested = list(_split_ids(raw))
     elif _array_with_data(raw):
         requested = list(raw)
     else:
@@ -466,7 +851,7 @@ def _check_article(store: Store, article: dict[str, Any], op: str) -> Data | Non
         return _error(
             op, "InvalidParameter", f"{op}: Article->SenderTypeID or Ticket->SenderType parameter is invalid!"
         )
-    if truthy(article.get("From")) and not _valid_addresses(article["From"]):
+    if truthy(article.get("From")) and not _valid_from(article["From"]):
         return _error(op, "InvalidParameter", f"{op}: Article->From parameter is invalid!")
     if truthy(article.get("ArticleSend")) and not _valid_addresses(article.get("To")):
         return _error(
@@ -497,7 +882,8 @@ def _check_article(store: Store, article: dict[str, Any], op: str) -> Data | Non
         content_type = re.sub(r"\r\n|\r|\n", " ", _text(article["ContentType"])).lower()
         article["ContentType"] = content_type
         mime = re.match(r"(\w+/\w+)", content_type)
-        if not _valid_charset(_charset_of(content_type)) or mime is None or not _valid_mime_type(mime.group(1)):
+        charset = _charset_of(content_type, spaced=op != "TicketCreate")
+        if not _valid_charset(charset) or mime is None or not _valid_mime_type(mime.group(1)):
             return _error(op, "InvalidParameter", f"{op}: Article->ContentType is invalid!")
     if not truthy(article.get("HistoryType")):
         raise OperationFault(
@@ -550,7 +936,9 @@ def _df_value_valid(field: DynamicFieldDef, value: Any) -> bool:
 
 
 def _check_dynamic_fields(store: Store, items: list[Any], has_article: bool, op: str) -> Data | None:
-    """``_ValidateDynamicFields`` + ``_CheckDynamicField``."""
+    """``_ValidateDynamicFields`` + ``_CheckDynamicField`` (TicketCreate's variant has a double
+    space in its missing-parameter message and no article check)."""
+    create = op == "TicketCreate"
     for item in items:
         if not _hash_with_data(item):
             raise OperationFault(f"{op}: Ticket->DynamicField parameter is invalid!")
@@ -558,11 +946,12 @@ def _check_dynamic_fields(store: Store, items: list[Any], has_article: bool, op:
         for needed in ("Name", "Value"):
             value = item.get(needed)
             if value is None or not (_is_string(value) or isinstance(value, list)):
-                return _error(op, "MissingParameter", f"{op}: DynamicField->{needed} parameter is missing!")
+                gap = "  " if create else " "
+                return _error(op, "MissingParameter", f"{op}: DynamicField->{needed}{gap}parameter is missing!")
         field = store.dynamic_fields.get(_text(item["Name"]))
         if field is None or not field.valid or field.object_type not in ("Ticket", "Article"):
             return _error(op, "InvalidParameter", f"{op}: DynamicField->Name parameter is invalid!")
-        if field.object_type == "Article" and not has_article:
+        if field.object_type == "Article" and not has_article and not create:
             return _error(op, "MissingParameter", f"{op}: To create an article DynamicField an article is required!")
         if not _df_value_valid(field, item["Value"]):
             return _error(op, "InvalidParameter", f"{op}: DynamicField->Value parameter is invalid!")
@@ -570,7 +959,9 @@ def _check_dynamic_fields(store: Store, items: list[Any], has_article: bool, op:
 
 
 def _check_attachment(item: Any, has_article: bool, op: str) -> Data | None:
-    """``_CheckAttachment`` of a top-level attachment (base64 is never checked)."""
+    """``_CheckAttachment`` of a top-level attachment (base64 is never checked; TicketCreate's
+    variant has a double space in its missing-parameter message)."""
+    create = op == "TicketCreate"
     if not _hash_with_data(item):
         raise OperationFault(f"{op}: Ticket->Attachment parameter is invalid!")
     _trim(item)
@@ -578,10 +969,11 @@ def _check_attachment(item: Any, has_article: bool, op: str) -> Data | None:
         return _error(op, "MissingParameter", f"{op}: To create an attachment an article is needed!")
     for needed in ("Content", "ContentType", "Filename"):
         if not _has_data(item.get(needed)):
-            return _error(op, "MissingParameter", f"{op}: Attachment->{needed} parameter is missing!")
+            gap = "  " if create else " "
+            return _error(op, "MissingParameter", f"{op}: Attachment->{needed}{gap}parameter is missing!")
     content_type = re.sub(r"\r\n|\r|\n", " ", _text(item["ContentType"])).lower()
     item["ContentType"] = content_type
-    charset = _charset_of(content_type)
+    charset = _charset_of(content_type, spaced=not create)
     mime = re.match(r"(\w+/\w+)", content_type)
     if (charset and not _valid_charset(charset)) or mime is None or not _valid_mime_type(mime.group(1)):
         return _error(op, "InvalidParameter", f"{op}: Attachment->ContentType is invalid!")
@@ -626,11 +1018,18 @@ def _valid_agent(agent: Agent | None) -> bool:
     return agent is not None and agent.valid
 
 
-def _check_ticket_attributes(store: Store, ticket_in: dict[str, Any], op: str) -> Data | None:
-    """``_CheckTicket`` of TicketUpdate (attribute existence and validity, in Znuny's order)."""
+def _check_ticket_attributes(store: Store, ticket_in: dict[str, Any], op: str, *, create: bool = False) -> Data | None:
+    """``_CheckTicket`` of TicketUpdate, or with ``create`` of TicketCreate (which also requires
+    Title, CustomerUser, Queue, State and Priority), in Znuny's order."""
     t = ticket_in
-    if truthy(t.get("CustomerUser")) and not _valid_customer(store, t["CustomerUser"]):
+    if create:
+        for needed in ("Title", "CustomerUser"):
+            if not truthy(t.get(needed)):
+                return _error(op, "MissingParameter", f"{op}: Ticket->{needed} parameter is missing!")
+    if (create or truthy(t.get("CustomerUser"))) and not _valid_customer(store, t["CustomerUser"]):
         return _error(op, "InvalidParameter", f"{op}: Ticket->CustomerUser parameter is invalid!")
+    if create and not truthy(t.get("QueueID")) and not truthy(t.get("Queue")):
+        return _error(op, "MissingParameter", f"{op}: Ticket->QueueID or Ticket->Queue parameter is required!")
     if truthy(t.get("QueueID")) or truthy(t.get("Queue")):
         queue = _pick(
             lambda v: store.queue_by(queue_id=v), lambda v: store.queue_by(name=v), t.get("QueueID"), t.get("Queue")
@@ -654,10 +1053,14 @@ def _check_ticket_attributes(store: Store, ticket_in: dict[str, Any], op: str) -
         return _error(op, "InvalidParameter", f"{op}: Ticket->ServiceID or Ticket->Service parameter is invalid!")
     if truthy(t.get("SLAID")) or truthy(t.get("SLA")):
         return _error(op, "InvalidParameter", f"{op}: Ticket->SLAID or Ticket->SLA parameter is invalid!")
+    if create and not truthy(t.get("StateID")) and not truthy(t.get("State")):
+        return _error(op, "MissingParameter", f"{op}: Ticket->StateID or Ticket->State parameter is required!")
     if truthy(t.get("StateID")) or truthy(t.get("State")):
         state = _find_state(store, t)
         if state is None or not state.valid:
             return _error(op, "InvalidParameter", f"{op}: Ticket->StateID or Ticket->State parameter is invalid!")
+    if create and not truthy(t.get("PriorityID")) and not truthy(t.get("Priority")):
+        return _error(op, "MissingParameter", f"{op}: Ticket->PriorityID or Ticket->Priority parameter is required!")
     if truthy(t.get("PriorityID")) or truthy(t.get("Priority")):
         priority = _pick(
             lambda v: store.named_by(store.priorities, item_id=v),
@@ -693,13 +1096,17 @@ def _apply_article_defaults(article: dict[str, Any], user: Agent | CustomerUser,
 
 
 def _collect_articles(value: Any, op: str) -> tuple[list[dict[str, Any]], Data | None]:
+    """The Article object or list; a ``null`` item autovivifies into ``{}`` in Perl, any other
+    non-object item makes the operation die (``Not a HASH reference``)."""
     if _hash_with_data(value):
         return [dict(value)], None
     if _array_with_data(value):
         articles = []
         for item in value:
+            if item is None:
+                item = {}
             if not isinstance(item, dict):
-                raise OperationFault()
+                raise PerlDie("Not a HASH reference")
             articles.append(dict(item))
         return articles, None
     return [], _error(op, "InvalidParameter", f"{op}: Article parameter is not valid!")
@@ -714,7 +1121,7 @@ def _validate_articles(
         problem = _check_article(store, article, op)
         if problem is not None:
             return problem
-        if truthy(article.get("DynamicField")):
+        if truthy(article.get("DynamicField")) and not create:  # TicketCreate ignores Article.DynamicField
             problem = _check_dynamic_fields(store, _as_list(article["DynamicField"]), True, op)
             if problem is not None:
                 return problem
@@ -722,18 +1129,24 @@ def _validate_articles(
 
 
 def _article_attachments(article: dict[str, Any]) -> list[Attachment]:
-    """``Article.Attachment`` (accepted by 6.5 too): decoded, never validated."""
+    """``Article.Attachment`` (accepted by 6.5 too): decoded, never validated. Perl dies on
+    anything but a list or a non-empty object (and on non-object items); ``null`` items and
+    items without Filename or ContentType are silently not written by ArticleWriteAttachment."""
     raw = article.get("Attachment")
-    if raw is None or raw == "":
+    if raw is None:
         return []
-    items = [raw] if isinstance(raw, dict) else raw
-    if not isinstance(items, list):
-        raise OperationFault()
+    if _hash_with_data(raw):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise PerlDie("Not an ARRAY reference")
     result = []
-    for item in items:
+    for item in raw:
+        if item is None:
+            continue
         if not isinstance(item, dict):
-            raise OperationFault()
-        result.append(_attachment_of(item))
+            raise PerlDie("Not a HASH reference")
+        if _has_data(item.get("Filename")) and _has_data(item.get("ContentType")):
+            result.append(_attachment_of(item))
     return result
 
 
@@ -743,8 +1156,9 @@ def _attachment_of(item: dict[str, Any]) -> Attachment:
         filename=_text(item.get("Filename")),
         content=perl_decode_base64(content) if content else b"",
         content_type=_text(item.get("ContentType")),
-        disposition=_text(item.get("Disposition")) or "attachment",
+        disposition=_text(item.get("Disposition")),
         content_id=_text(item.get("ContentID")),
+        content_alternative=_text(item.get("ContentAlternative")),
     )
 
 
@@ -770,10 +1184,12 @@ def _create_article(
     *,
     from_: str,
     to: str,
+    cc: str,
+    bcc: str,
     user_id: int,
     top_attachments: list[dict[str, Any]] | None,
 ) -> Article:
-    """ArticleCreate with article-level attachments, then the top-level ones (first article only)."""
+    """ArticleCreate with article-level attachments, then the given top-level ones."""
     channel_name = _text(article.get("CommunicationChannel"))
     chan = channel_id(channel_name) if channel_name else _int_param(article.get("CommunicationChannelID"))
     if truthy(article.get("SenderTypeID")):
@@ -792,8 +1208,8 @@ def _create_article(
         is_visible_for_customer=1 if truthy(article.get("IsVisibleForCustomer")) else 0,
         from_=from_,
         to=to,
-        cc=_text(article.get("Cc")) if truthy(article.get("Cc")) else "",
-        bcc=_text(article.get("Bcc")) if truthy(article.get("Bcc")) else "",
+        cc=cc,
+        bcc=bcc,
         subject=subject,
         body=_text(article.get("Body")),
         content_type=content_type,
@@ -855,7 +1271,9 @@ def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
     denied = _error(op, "AccessDenied", "TicketUpdate: User does not have access to the ticket!")
     ticket: Ticket | None
     if truthy(data.get("TicketNumber")):
-        ticket = store.ticket_by_number(data["TicketNumber"])
+        # TicketIDLookup: exact match on the number as sent (no trimming)
+        number = _text(data["TicketNumber"])
+        ticket = next((t for t in store.tickets.values() if t.ticket_number == number), None)
         answer_id: Any = str(ticket.ticket_id) if ticket else None
     else:
         answer_id = data["TicketID"]
@@ -1066,7 +1484,15 @@ def _ticket_update_writes(
                     else (ticket.customer_user_id or "")
                 )
         created = _create_article(
-            store, ticket, article, from_=from_, to=to, user_id=user_id, top_attachments=pending_attachments
+            store,
+            ticket,
+            article,
+            from_=from_,
+            to=to,
+            cc=_text(article.get("Cc")) if truthy(article.get("Cc")) else "",
+            bcc=_text(article.get("Bcc")) if truthy(article.get("Bcc")) else "",
+            user_id=user_id,
+            top_attachments=pending_attachments,
         )
         pending_attachments = None
         _finish_articles(store, ticket, created, article, user_id)
@@ -1081,12 +1507,19 @@ def _ticket_update_writes(
 
 
 def _ticket_data(store: Store, ticket: Ticket, articles: list[Article]) -> Data:
-    """``IncludeTicketData``: the updated ticket with its dynamic fields and new article(s)."""
+    """``IncludeTicketData``: the updated ticket with its dynamic fields and new article(s) --
+    the core TicketGet/ArticleGet hashes (no ``TimeUnit``, which only TicketGet adds) with
+    every attachment (ArticleAttachmentIndex without exclusions)."""
     data = render_ticket(store, ticket)
+    data.pop("TimeUnit")
     fields = dynamic_field_list(ticket.dynamic_fields)
     if fields:
         data["DynamicField"] = fields
-    rendered = [render_article(store, a, attachments=True, dynamic_fields=True) for a in articles]
+    rendered = [
+        render_article(store, a, attachments=True, dynamic_fields=True, every_attachment=True) for a in articles
+    ]
+    for item in rendered:
+        item.pop("TimeUnit")
     if len(rendered) == 1:
         data["Article"] = rendered[0]
     elif rendered:
@@ -1095,11 +1528,20 @@ def _ticket_data(store: Store, ticket: Ticket, articles: list[Article]) -> Data:
 
 
 # -------------------------------------------------------------------- ticket create
+def _create_items(value: Any) -> list[Any]:
+    """TicketCreate's "homogenate input to array" of DynamicField/Attachment."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def ticket_create(store: Store, data: Any, ctx: OpContext) -> Data:
-    """TicketCreate (for test setup): ticket, first article, owner (+ lock when an owner is given)."""
+    """TicketCreate (Znuny 6.5, several articles allowed): checks in Znuny's order, then the
+    ticket, its lock/state/pending time, ticket dynamic fields, the articles (top-level
+    attachments on each, then article dynamic fields), owner (+ lock), responsible."""
     op = "TicketCreate"
-    if not _hash_with_data(data):
-        return _error(op, "EmptyRequest", "TicketCreate: The request data is invalid!")
+    if not isinstance(data, dict):
+        raise PerlDie("Not a HASH reference")
     if not any(truthy(data.get(k)) for k in ("UserLogin", "CustomerUserLogin", "SessionID")):
         return _error(op, "MissingParameter", "TicketCreate: UserLogin, CustomerUserLogin or SessionID is required!")
     if (truthy(data.get("UserLogin")) or truthy(data.get("CustomerUserLogin"))) and not truthy(data.get("Password")):
@@ -1107,132 +1549,153 @@ def ticket_create(store: Store, data: Any, ctx: OpContext) -> Data:
     user = authenticate(store, data, ctx)
     if user is None:
         return _error(op, "AuthFail", "TicketCreate: User could not be authenticated!")
-    if not _hash_with_data(data.get("Ticket")):
-        return _error(op, "MissingParameter", "TicketCreate: Ticket parameter is missing or not valid!")
     if not _hash_with_data(data.get("Article")) and not _array_with_data(data.get("Article")):
         return _error(op, "MissingParameter", "TicketCreate: Article parameter is missing or not valid!")
+    if not _hash_with_data(data.get("Ticket")):
+        return _error(op, "MissingParameter", "TicketCreate: Ticket parameter is missing or not valid!")
     for optional in ("DynamicField", "Attachment"):
         value = data.get(optional)
         if value is not None and not _hash_with_data(value) and not _array_with_data(value):
             return _error(op, "MissingParameter", f"TicketCreate: {optional} parameter is missing or not valid!")
     t = dict(data["Ticket"])
     _trim(t)
-    if isinstance(user, CustomerUser):
-        t["CustomerUser"] = user.login
-    if not truthy(t.get("Title")):
-        return _error(op, "MissingParameter", "TicketCreate: Ticket->Title parameter is missing!")
-    if not truthy(t.get("CustomerUser")):
-        return _error(op, "MissingParameter", "TicketCreate: Ticket->CustomerUser parameter is missing!")
-    if not truthy(t.get("Queue")) and not truthy(t.get("QueueID")):
-        return _error(op, "MissingParameter", "TicketCreate: Ticket->QueueID or Ticket->Queue parameter is required!")
-    if not truthy(t.get("State")) and not truthy(t.get("StateID")):
-        return _error(op, "MissingParameter", "TicketCreate: Ticket->StateID or Ticket->State parameter is required!")
-    if not truthy(t.get("Priority")) and not truthy(t.get("PriorityID")):
-        return _error(
-            op, "MissingParameter", "TicketCreate: Ticket->PriorityID or Ticket->Priority parameter is required!"
-        )
-    problem = _check_ticket_attributes(store, t, op)
+    if _hash_with_data(t.get("PendingTime")):
+        t["PendingTime"] = dict(t["PendingTime"])
+        _trim(t["PendingTime"])
+    problem = _check_ticket_attributes(store, t, op, create=True)
     if problem is not None:
         return problem
+    # CheckCreatePermissions: the queue by name if given, else by id
+    queue = store.queue_by(name=t["Queue"]) if _has_data(t.get("Queue")) else store.queue_by(queue_id=t.get("QueueID"))
+    if isinstance(user, Agent) and (queue is None or not user.has(queue.group_id, "create")):
+        return _error(op, "AccessDenied", "TicketCreate: Can not create tickets in given Queue or QueueID!")
     articles, problem = _collect_articles(data["Article"], op)
     if problem is not None:
         return problem
     problem = _validate_articles(store, articles, user, op, create=True)
     if problem is not None:
         return problem
-    dynamic_fields = [dict(i) if isinstance(i, dict) else i for i in _as_list(data.get("DynamicField"))]
+    dynamic_fields = [dict(i) if isinstance(i, dict) else i for i in _create_items(data.get("DynamicField"))]
     problem = _check_dynamic_fields(store, dynamic_fields, True, op)
     if problem is not None:
         return problem
     attachments: list[dict[str, Any]] = []
-    for item in _as_list(data.get("Attachment")):
+    for item in _create_items(data.get("Attachment")):
         item_copy = dict(item) if isinstance(item, dict) else item
         problem = _check_attachment(item_copy, True, op)
         if problem is not None:
             return problem
         attachments.append(item_copy)
-    queue = _pick(
-        lambda v: store.queue_by(queue_id=v), lambda v: store.queue_by(name=v), t.get("QueueID"), t.get("Queue")
-    )
     user_id = user.user_id if isinstance(user, Agent) else store.customer_panel_user_id
-    if isinstance(user, Agent) and not (user.has(queue.group_id, "create")):
-        return _error(
-            op, "AccessDenied", "TicketCreate: User does not have access to create tickets in the target queue!"
-        )
-    state = _find_state(store, t)
-    assert state is not None  # validated by _check_ticket_attributes
-    priority = _pick(
-        lambda v: store.named_by(store.priorities, item_id=v),
-        lambda v: store.named_by(store.priorities, name=v),
-        t.get("PriorityID"),
-        t.get("Priority"),
-    )
-    type_ = (
-        _pick(
-            lambda v: store.named_by(store.types, item_id=v),
-            lambda v: store.named_by(store.types, name=v),
-            t.get("TypeID"),
-            t.get("Type"),
-        )
-        or store.types[min(store.types)]
-    )
-    owner = _pick(store.agent_by_id, lambda v: store.agent_by_login(_text(v)), t.get("OwnerID"), t.get("Owner"))
-    responsible = _pick(
-        store.agent_by_id, lambda v: store.agent_by_login(_text(v)), t.get("ResponsibleID"), t.get("Responsible")
-    )
-    customer = store.customers.get(_text(t["CustomerUser"]))
-    customer_id = (
-        _text(t.get("CustomerID"))
-        if truthy(t.get("CustomerID"))
-        else (customer.customer_id if customer else _text(t["CustomerUser"]))
-    )
-    lock_id = 1
-    if truthy(t.get("LockID")):
-        lock_id = _int_param(t["LockID"])
-    elif truthy(t.get("Lock")):
-        lock_id = next(k for k, v in LOCKS.items() if v == _text(t["Lock"]))
     try:
-        ticket = store.ticket_create(
-            title=_text(t["Title"]),
-            queue=queue,
-            state=state,
-            priority=priority,
-            type_=type_,
-            customer_id=customer_id,
-            customer_user_id=_text(t["CustomerUser"]),
-            user_id=user_id,
-            responsible_id=responsible.user_id if responsible else 1,
-            lock_id=lock_id,
-        )
-        if state.type_name.lower().startswith("pending") and truthy(t.get("PendingTime")):
-            ticket.until_time = _pending_epoch(store, t["PendingTime"])
-        article_ids: list[int] = []
-        first: Article | None = None
-        pending_attachments: list[dict[str, Any]] | None = attachments
-        for article in articles:
-            if truthy(article.get("From")):
-                from_ = _text(article["From"])
-            else:
-                from_ = customer.mailbox if customer else _text(t["CustomerUser"])
-            to = _text(article.get("To")) if truthy(article.get("To")) else queue.name
-            created = _create_article(
-                store, ticket, article, from_=from_, to=to, user_id=user_id, top_attachments=pending_attachments
-            )
-            pending_attachments = None
-            _finish_articles(store, ticket, created, article, user_id)
-            article_ids.append(created.article_id)
-            first = first or created
-        if dynamic_fields:
-            _set_dynamic_fields(store, ticket, first, dynamic_fields, user_id)
-        if owner is not None:
-            store.owner_set(ticket, owner, user_id, fail=False)
-            if not truthy(t.get("Lock")) and not truthy(t.get("LockID")):
-                store.lock_set(ticket, 2, user_id, step=None)
-        elif isinstance(user, Agent):
-            store.owner_set(ticket, user, user_id, notify=False, fail=False)
+        return _ticket_create_writes(store, t, articles, dynamic_fields, attachments, user_id)
     finally:
         store.flush_notifications(user_id)
-    return _article_ids_answer({"TicketID": str(ticket.ticket_id), "TicketNumber": ticket.ticket_number}, article_ids)
+
+
+def _ticket_create_writes(
+    store: Store,
+    t: dict[str, Any],
+    articles: list[dict[str, Any]],
+    dynamic_fields: list[Any],
+    attachments: list[dict[str, Any]],
+    user_id: int,
+) -> Data:
+    """``_TicketCreate``."""
+    customer_login = _text(t.get("CustomerUser"))
+    customer = store.customers.get(customer_login)
+    if customer is None:  # CustomerSearch(PostMasterSearch => ...): a customer with that address
+        customer = next(
+            (c for _, c in sorted(store.customers.items()) if c.email.lower() == customer_login.lower()), None
+        )
+        if customer is not None:
+            customer_login = customer.login
+    customer_id = customer.customer_id if customer else ""
+    if _has_data(t.get("CustomerID")):
+        customer_id = _text(t["CustomerID"])
+    owner: Agent | None = None
+    if truthy(t.get("Owner")) and not truthy(t.get("OwnerID")):
+        owner = store.agent_by_login(_text(t["Owner"]))
+    elif t.get("OwnerID") is not None:
+        owner = store.agent_by_id(t["OwnerID"])
+    responsible: Agent | None = None
+    if truthy(t.get("Responsible")) and not truthy(t.get("ResponsibleID")):
+        responsible = store.agent_by_login(_text(t["Responsible"]))
+    elif t.get("ResponsibleID") is not None:
+        responsible = store.agent_by_id(t["ResponsibleID"])
+    # core TicketCreate takes the name when given, else the id
+    queue = store.queue_by(name=t["Queue"]) if truthy(t.get("Queue")) else store.queue_by(queue_id=t.get("QueueID"))
+    state = store.state_by(name=t["State"]) if truthy(t.get("State")) else store.state_by(state_id=t.get("StateID"))
+    priority = (
+        store.named_by(store.priorities, name=t["Priority"])
+        if truthy(t.get("Priority"))
+        else store.named_by(store.priorities, item_id=t.get("PriorityID"))
+    )
+    if truthy(t.get("Type")):
+        type_ = store.named_by(store.types, name=t["Type"])
+    elif truthy(t.get("TypeID")):
+        type_ = store.named_by(store.types, item_id=t["TypeID"])
+    else:
+        type_ = store.types[min(store.types)]
+    if queue is None or state is None or priority is None or type_ is None:
+        raise OperationFault("Ticket could not be created, please contact the system administrator")
+    ticket = store.ticket_create(
+        title=_text(t["Title"]),
+        queue=queue,
+        state=state,
+        priority=priority,
+        type_=type_,
+        customer_id=customer_id,
+        customer_user_id=customer_login,
+        user_id=user_id,
+    )
+    if truthy(t.get("Lock")) or truthy(t.get("LockID")):
+        if truthy(t.get("LockID")):
+            lock_id = _int_param(t["LockID"])
+        else:
+            lock_id = next(k for k, v in LOCKS.items() if v == _text(t["Lock"]))
+        store.lock_set(ticket, lock_id, user_id, step=None)
+    if state.type_name.lower().startswith("close"):
+        store.lock_set(ticket, 1, user_id, step=None)
+    elif state.type_name.lower().startswith("pending") and t.get("PendingTime") is not None:
+        store.pending_time_set(ticket, _pending_epoch(store, t["PendingTime"]), user_id, fail=False)
+    ticket_fields = [i for i in dynamic_fields if store.dynamic_fields[_text(i["Name"])].object_type == "Ticket"]
+    article_fields = [i for i in dynamic_fields if store.dynamic_fields[_text(i["Name"])].object_type == "Article"]
+    _set_dynamic_fields(store, ticket, None, ticket_fields, user_id)
+    article_ids: list[int] = []
+    for article in articles:
+        if truthy(article.get("ArticleSend")) and not truthy(article.get("From")):
+            from_ = "Znuny System <znuny@localhost>"
+        elif truthy(article.get("From")):
+            from_ = _text(article["From"])
+        else:
+            from_ = customer.mailbox if customer else customer_login
+        cc = bcc = ""
+        if truthy(article.get("ArticleSend")):
+            to = _text(article.get("To"))
+            cc, bcc = _text(article.get("Cc")), _text(article.get("Bcc"))
+            article["CommunicationChannel"] = "Email"
+        elif truthy(t.get("Queue")):
+            to = _text(t["Queue"])
+        else:
+            to = queue.name
+        created = _create_article(
+            store, ticket, article, from_=from_, to=to, cc=cc, bcc=bcc, user_id=user_id, top_attachments=attachments
+        )
+        article_ids.append(created.article_id)
+        if truthy(article.get("TimeUnit")):
+            store.account_time(ticket, created, float(_text(article["TimeUnit"]).replace(",", ".")), user_id)
+        _set_dynamic_fields(store, ticket, created, article_fields, user_id)
+    if owner is not None:
+        store.owner_set(ticket, owner, user_id, fail=False)
+        if not truthy(t.get("Lock")) and not truthy(t.get("LockID")):
+            store.lock_set(ticket, 2, user_id, step=None)
+    else:
+        store.owner_set(ticket, store.agents[user_id], user_id, notify=False, fail=False)
+    if responsible is not None:
+        store.responsible_set(ticket, responsible, user_id, fail=False)
+    article_answer: Any = article_ids[0] if len(article_ids) == 1 else article_ids
+    return {"ArticleID": article_answer, "TicketID": str(ticket.ticket_id), "TicketNumber": ticket.ticket_number}
 
 
 #: Operation type (as in the web service YAML) -> implementation.

@@ -7,13 +7,21 @@ Znuny 6.5.15, so clients parsing the fake parse the real server.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from otrs_closure.testing.b64 import encode_base64
-from otrs_closure.testing.entities import Article, HistoryEntry, Session, Ticket
+from otrs_closure.testing.entities import Article, Attachment, HistoryEntry, Session, Ticket
 from otrs_closure.testing.model import CHANNELS, LOCKS, SENDER_TYPES, Store
 
-__all__ = ["render_ticket", "render_article", "render_history", "render_session_data", "dynamic_field_list"]
+__all__ = [
+    "render_ticket",
+    "render_article",
+    "attachment_index",
+    "render_history",
+    "render_session_data",
+    "dynamic_field_list",
+]
 
 
 def dynamic_field_list(values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -85,31 +93,73 @@ def render_ticket(
 
 
 def _extended(store: Store, ticket: Ticket) -> dict[str, Any]:
-    """``Extended=1`` additions: FirstLock, FirstResponse*, Solution* when they exist."""
+    """``Extended=1`` additions as the core's _TicketGetExtended makes them without escalation
+    settings: FirstLock (first Lock row), FirstResponse (first customer-visible agent article;
+    FirstResponseInMin/DiffInMin only exist with a first-response escalation time) and
+    Closed/SolutionInMin (latest NewTicket/StateUpdate row in a closed state, even if the
+    ticket was reopened since)."""
     clock = store.clock
     extra: dict[str, Any] = {}
+    closed_at: int | None = None
+    for entry in ticket.history:
+        state = store.states.get(entry.state_id)
+        if (
+            entry.history_type in ("StateUpdate", "NewTicket")
+            and state is not None
+            and state.type_name == "closed"
+            and (closed_at is None or entry.create_time >= closed_at)
+        ):
+            closed_at = entry.create_time
+    if closed_at is not None:
+        extra["Closed"] = clock.render(closed_at)
+        extra["SolutionInMin"] = max(0, (closed_at - ticket.create_time) // 60)
+    for article in sorted(ticket.articles, key=lambda a: (a.create_time, a.article_id)):
+        if SENDER_TYPES.get(article.sender_type_id) == "agent" and article.is_visible_for_customer:
+            extra["FirstResponse"] = clock.render(article.create_time)
+            break
     for entry in ticket.history:
         if entry.history_type == "Lock":
             extra["FirstLock"] = clock.render(entry.create_time)
             break
-    for article in ticket.articles:
-        if SENDER_TYPES.get(article.sender_type_id) == "agent" and article.is_visible_for_customer:
-            extra["FirstResponse"] = clock.render(article.create_time)
-            extra["FirstResponseInMin"] = max(0, (article.create_time - ticket.create_time) // 60)
-            break
-    if store.states[ticket.state_id].type_name == "closed":
-        closed_at = ticket.change_time
-        for entry in ticket.history:
-            if entry.history_type == "StateUpdate" and store.states.get(entry.state_id, None) is not None:
-                if store.states[entry.state_id].type_name == "closed":
-                    closed_at = entry.create_time
-        extra["Closed"] = clock.render(closed_at)
-        extra["SolutionInMin"] = max(0, (closed_at - ticket.create_time) // 60)
     return extra
 
 
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
+
+
+def attachment_index(
+    article: Article, *, exclude_plain_text: bool = False, exclude_html_body: bool = False
+) -> list[tuple[str, Attachment]]:
+    """ArticleAttachmentIndex: ``(FileID, attachment)`` with FileIDs numbered in filename order,
+    listed in Perl's string order of the ids ("1", "10", "2", ...), minus the plain-text
+    (``file-1``) and/or HTML-body (``file-2``/``file-1.html``) parts when asked."""
+    index = sorted(((str(file_id), a) for file_id, a in article.sorted_attachments()), key=lambda pair: pair[0])
+    plain = html = ""
+    for file_id, att in index:
+        if (
+            not plain
+            and att.filename == "file-1"
+            and _has(att.content_type, "text/plain")
+            and att.disposition == "inline"
+        ):
+            plain = file_id
+            continue
+        if (
+            not html
+            and (re.fullmatch(r"file-[12]", att.filename) or att.filename == "file-1.html")
+            and _has(att.content_type, "text/html")
+            and att.disposition == "inline"
+        ):
+            html = file_id
+    if not plain and not html:
+        plain = next((i for i, a in index if a.filename == "file-1" and _has(a.content_type, "text/plain")), "")
+    excluded = {plain if exclude_plain_text else "", html if exclude_html_body else ""} - {""}
+    return [(file_id, att) for file_id, att in index if file_id not in excluded]
+
+
+def _has(content_type: str, mime: str) -> bool:
+    return re.search(re.escape(mime), content_type, flags=re.IGNORECASE) is not None
 
 
 def render_article(
@@ -119,8 +169,12 @@ def render_article(
     attachments: bool = False,
     attachment_contents: bool = True,
     dynamic_fields: bool = False,
+    html_body_attachment: bool = False,
+    every_attachment: bool = False,
 ) -> dict[str, Any]:
-    """The MIME backend's ArticleGet hash (plus TimeUnit, Attachment, DynamicField)."""
+    """The MIME backend's ArticleGet hash (plus TimeUnit, Attachment, DynamicField) as TicketGet
+    returns it: attachments without the plain-text body and, unless ``html_body_attachment``
+    (HTMLBodyAsAttachment), without the HTML body; no ``Attachment`` key when none is left."""
     clock = store.clock
     data: dict[str, Any] = {
         "ArticleID": article.article_id,
@@ -152,23 +206,24 @@ def render_article(
         "TimeUnit": _number(article.time_unit),
         "To": article.to,
     }
-    if attachments and article.attachments:
-        items = []
-        # Perl sorts the attachment index keys as strings: "1", "10", "2", ...
-        for file_id, attachment in sorted(article.sorted_attachments(), key=lambda pair: str(pair[0])):
-            items.append(
-                {
-                    "Content": encode_base64(attachment.content) if attachment_contents else "",
-                    "ContentAlternative": "",
-                    "ContentID": attachment.content_id,
-                    "ContentType": attachment.content_type,
-                    "Disposition": attachment.disposition,
-                    "FileID": str(file_id),
-                    "Filename": attachment.filename,
-                    "FilesizeRaw": str(attachment.size),
-                }
-            )
-        data["Attachment"] = items
+    if every_attachment:
+        index = attachment_index(article)
+    else:
+        index = attachment_index(article, exclude_plain_text=True, exclude_html_body=not html_body_attachment)
+    if attachments and index:
+        data["Attachment"] = [
+            {
+                "Content": encode_base64(attachment.content) if attachment_contents else "",
+                "ContentAlternative": attachment.content_alternative if attachment_contents else "",
+                "ContentID": attachment.content_id,
+                "ContentType": attachment.content_type,
+                "Disposition": attachment.disposition,
+                "FileID": file_id,
+                "Filename": attachment.filename,
+                "FilesizeRaw": str(attachment.size),
+            }
+            for file_id, attachment in index
+        ]
     if dynamic_fields:
         fields = dynamic_field_list(article.dynamic_fields)
         if fields:
