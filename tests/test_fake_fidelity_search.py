@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from fake_http import login
 
 from otrs_closure.testing import PASSWORDS, FakeZnuny
 
@@ -26,14 +27,6 @@ def fake() -> Iterator[FakeZnuny]:
         znuny.advance(60)
     with znuny.mock():
         yield znuny
-
-
-def login(fake: FakeZnuny, user: str = "tecnico1") -> str:
-    answer = requests.post(
-        f"{fake.base_url}/Session", json={"UserLogin": user, "Password": PASSWORDS[user]}, timeout=10
-    )
-    sid: str = answer.json()["SessionID"]
-    return sid
 
 
 def search(fake: FakeZnuny, criteria: dict[str, Any], user: str = "tecnico1") -> dict[str, Any]:

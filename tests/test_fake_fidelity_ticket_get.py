@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import requests
+from fake_http import login
 
-from otrs_closure.testing import PASSWORDS, FakeZnuny
+from otrs_closure.testing import FakeZnuny
 
 
 @pytest.fixture
@@ -21,14 +22,6 @@ def fake() -> Iterator[FakeZnuny]:
     znuny = FakeZnuny.service_desk(frozen_clock=True)
     with znuny.mock():
         yield znuny
-
-
-def login(fake: FakeZnuny, user: str = "tecnico1") -> str:
-    answer = requests.post(
-        f"{fake.base_url}/Session", json={"UserLogin": user, "Password": PASSWORDS[user]}, timeout=10
-    )
-    sid: str = answer.json()["SessionID"]
-    return sid
 
 
 def get(fake: FakeZnuny, path: str, params: Any) -> dict[str, Any]:

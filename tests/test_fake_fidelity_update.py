@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import requests
+from fake_http import APACHE_500, login
 
 from otrs_closure.testing import PASSWORDS, FakeZnuny
-
-APACHE_500 = "text/html; charset=iso-8859-1"
 
 
 @pytest.fixture
@@ -24,14 +23,6 @@ def fake() -> Iterator[FakeZnuny]:
     znuny = FakeZnuny.service_desk(frozen_clock=True)
     with znuny.mock():
         yield znuny
-
-
-def login(fake: FakeZnuny, user: str = "tecnico1") -> str:
-    answer = requests.post(
-        f"{fake.base_url}/Session", json={"UserLogin": user, "Password": PASSWORDS[user]}, timeout=10
-    )
-    sid: str = answer.json()["SessionID"]
-    return sid
 
 
 def note(subject: str = "nota", **extra: Any) -> dict[str, Any]:
