@@ -22,11 +22,11 @@ from otrs_closure.batch import (
     BatchResult,
     BatchStatus,
     Journal,
-    _RateLimiter,
     load_manifest,
     make_progress,
     run_batch,
 )
+from otrs_closure.batch.runner import _RateLimiter
 from otrs_closure.cli import EXIT_BATCH_FAILURES, EXIT_INPUT, EXIT_OK, main
 from otrs_closure.testing import FakeZnuny, TicketView
 

@@ -3,8 +3,10 @@ a password written where a variable's *name* belongs, and texts the server canno
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -168,14 +170,13 @@ def test_password_stdin_at_a_terminal_is_read_without_echo(
 ) -> None:
     from helpers import make_formats
 
-    import otrs_closure.cli as cli
 
     for name, value in {"BASE_URL": fake_znuny.base_url or "", "USERNAME": "tecnico1", "PASSWORD": "tecnico-pass",
                         "OWNER_LOGIN": "agente.mesa"}.items():
         monkeypatch.setenv(f"OTRS_CLOSURE_{name}", value)
     prompts: list[str] = []
-    monkeypatch.setattr(cli.sys, "stdin", _Terminal())
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt="": prompts.append(prompt) or ONBOARD_PW)
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": prompts.append(prompt) or ONBOARD_PW)
     ticket = fake_znuny.new_service_desk_ticket()
     formats = make_formats(tmp_path)
     code = main(["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding", "--description", "Alta",

@@ -1,0 +1,200 @@
+"""What a batch shows people: progress while it runs, the summary table and the JSON report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from otrs_closure.batch.items import BatchResult, BatchStatus, _where
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+class _LogProgress:
+    """One plain line per row (stderr is not a terminal: logs, CI, cron)."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self._width = len(str(total))
+
+    def __enter__(self) -> _LogProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.flush()
+
+    def __call__(self, result: BatchResult) -> None:
+        self.done += 1
+        print(f"[{self.done:>{self._width}}/{self.total}] {result.describe()}", file=self.stream, flush=True)
+
+
+class _RichProgress:
+    """A progress bar on the terminal; failures are printed above it as they happen."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("closing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
+        )
+        self._task = self._progress.add_task("batch", total=total, status="")
+        self._counts: dict[str, int] = {}
+
+    def __enter__(self) -> _RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, result: BatchResult) -> None:
+        self._counts[result.status.value] = self._counts.get(result.status.value, 0) + 1
+        if not result.ok:
+            self._progress.console.print(result.describe(), markup=False, highlight=False)
+        status = " ".join(f"{k}={v}" for k, v in sorted(self._counts.items()))
+        self._progress.update(self._task, advance=1, status=status)
+
+
+def make_progress(total: int, stream: TextIO | None = None) -> _LogProgress | _RichProgress:
+    """A progress reporter for ``total`` rows (a context manager and a callable taking each
+    result): a ``rich`` bar when ``stream`` (default stderr) is a terminal, plain lines otherwise."""
+    stream = stream or sys.stderr
+    if stream.isatty():
+        return _RichProgress(total, stream)
+    return _LogProgress(total, stream)
+
+
+# -- the summary ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchSummary:
+    """Counts and failures of one batch run, for the terminal and for ``--report``."""
+
+    results: list[BatchResult]
+    total: int
+    started_at: datetime
+    finished_at: datetime
+    manifest: str | None = None
+    server: str | None = None
+    workers: int = 1
+    journal: str | None = None
+    interrupted: bool = False
+    requests_sent: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per status (every status listed); rows with no result count as ``not_run``."""
+        counts = {s.value: 0 for s in BatchStatus}
+        for r in self.results:
+            counts[r.status.value] += 1
+        counts[BatchStatus.NOT_RUN.value] += max(0, self.total - len(self.results))
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        """True only when every row was closed, already closed (or skipped as closed by the journal)."""
+        return len(self.results) == self.total and all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[BatchResult]:
+        return sorted((r for r in self.results if not r.ok), key=lambda r: (r.source, r.row))
+
+    def to_dict(self) -> dict[str, Any]:
+        elapsed = (self.finished_at - self.started_at).total_seconds()
+        return {
+            "manifest": self.manifest,
+            "server": self.server,
+            "journal": self.journal,
+            "workers": self.workers,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "finished_at": self.finished_at.isoformat(timespec="seconds"),
+            "elapsed_seconds": round(elapsed, 3),
+            "interrupted": self.interrupted,
+            "ok": self.ok,
+            "total": self.total,
+            "counts": self.counts,
+            "requests_sent": dict(self.requests_sent),
+            "failures": [
+                {
+                    "row": r.row,
+                    "source": r.source or None,
+                    "ticket": r.ticket or None,
+                    "status": r.status.value,
+                    "error": type(r.error).__name__ if r.error is not None else None,
+                    "error_code": r.error_code,
+                    "http_status": r.error.http_status if r.error is not None else None,
+                    "message": str(r.error) if r.error is not None else None,
+                    "problems": [p.to_dict() for p in r.problems],
+                }
+                for r in self.failures
+            ],
+            "results": [r.to_dict() for r in sorted(self.results, key=lambda r: (r.source, r.row))],
+        }
+
+    def write_json(self, target: str | Path | IO[str]) -> None:
+        """The report as JSON to a path (``-`` for stdout) or an open text file."""
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+        if isinstance(target, (str, Path)):
+            if str(target) == "-":
+                sys.stdout.write(text)
+            else:
+                Path(target).write_text(text, encoding="utf-8")
+        else:
+            target.write(text)
+
+    def print(self, stream: TextIO | None = None) -> None:
+        """The counts and the failures as tables."""
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+
+        stream = stream or sys.stdout
+        console = Console(file=stream, highlight=False, width=None if stream.isatty() else 160)
+        ascii_box = box.ASCII if not stream.isatty() else box.SIMPLE_HEAD
+        elapsed = (self.finished_at - self.started_at).total_seconds()
+        console.print(
+            f"batch: {self.total} row(s) in {elapsed:.1f} s with {self.workers} worker(s)"
+            + (" (interrupted)" if self.interrupted else ""),
+            markup=False,
+        )
+        counts = Table(box=ascii_box)
+        counts.add_column("status")
+        counts.add_column("rows", justify="right")
+        for status, n in self.counts.items():
+            if n or status in ("closed", "already_closed", "failed"):
+                counts.add_row(status, str(n))
+        console.print(counts)
+        failures = self.failures
+        if failures:
+            console.print(f"{len(failures)} row(s) not closed:", markup=False)
+            table = Table(box=ascii_box)
+            for col in ("row", "ticket", "status", "error", "ErrorCode", "message"):
+                table.add_column(col, overflow="fold")
+            for r in failures:
+                if r.status is BatchStatus.INVALID:
+                    message = "; ".join(f"{p.field}: {p.problem}" for p in r.problems)
+                else:
+                    message = r.error.message if r.error is not None else ""
+                table.add_row(
+                    _where(r.source, r.row),
+                    r.ticket,
+                    r.status.value,
+                    type(r.error).__name__ if r.error is not None else "",
+                    r.error_code or "",
+                    message,
+                )
+            console.print(table)

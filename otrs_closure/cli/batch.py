@@ -1,0 +1,149 @@
+"""`otrs-closure batch`: validate a manifest, close its rows, summarise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from otrs_closure.batch.items import BatchResult
+from otrs_closure.batch.journal import Journal
+from otrs_closure.batch.manifest import load_manifest
+from otrs_closure.batch.report import BatchSummary, make_progress
+from otrs_closure.batch.runner import _check_pool, run_batch
+from otrs_closure.cli._common import (
+    EXIT_BATCH_FAILURES,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    connection_args,
+    fail,
+    make_client,
+)
+from otrs_closure.errors import OtrsClosureError
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    """Add ``batch`` to the CLI."""
+    epilog = (
+        "manifest columns (CSV header or JSONL keys), one closure a row:\n"
+        "  ticket_number | ticket_id, kind (service_request, user_onboarding, incident),\n"
+        "  description, access_url, login, password_env (the NAME of an environment variable\n"
+        "  holding the onboarding password), problem, solution, signed_scan, editable\n"
+        "  (paths relative to the manifest)\n\n"
+        "exit codes:\n"
+        f"  {EXIT_OK}    every row was closed or already closed\n"
+        f"  {EXIT_INPUT}    bad settings or manifest, or invalid rows with --dry-run/--strict: nothing was sent\n"
+        f"  {EXIT_BATCH_FAILURES}    at least one row invalid, failed or not run (see the summary and --report)\n"
+        "  130  interrupted: the closures in progress were finished; run again to resume\n"
+        f"  {EXIT_UNEXPECTED}    unexpected error (a bug: please report it)"
+    )
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "batch",
+        help="close the tickets of a CSV or JSONL manifest",
+        description="Validate every row of MANIFEST, then close the valid rows with a pool of workers. "
+        "Bad rows are reported all at once before anything is written.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("manifest", metavar="MANIFEST", help="a .csv (with a header row) or .jsonl file")
+    p.add_argument("--workers", type=int, default=4, metavar="N", help="closures in parallel (default 4)")
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="at most this many closures started per second (each is 4-5 requests)",
+    )
+    p.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="SQLite journal: a re-run skips the rows it records closed and resumes the rest",
+    )
+    p.add_argument("--recheck", action="store_true", help="with --journal: ask the server about journaled rows too")
+    p.add_argument("--report", metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
+    p.add_argument("--dry-run", action="store_true", help="validate every row and stop; send nothing")
+    p.add_argument("--strict", action="store_true", help="send nothing when any row is invalid")
+    connection_args(p)
+    p.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """``otrs-closure batch``: validate, report bad rows, run, summarise."""
+    started = datetime.now(timezone.utc)
+    err = sys.stderr
+    try:
+        _check_pool(args.workers, args.rate_limit)
+        client = make_client(args)
+        items, problems = load_manifest(args.manifest, settings=client.settings, templates=client.templates)
+        journal = Journal(args.journal, server=client.settings.service_url) if args.journal else None
+    except OtrsClosureError as exc:
+        return fail(exc, False)
+
+    invalid = BatchResult.invalid_rows(problems)
+    total = len(items) + len(invalid)
+    manifest = str(args.manifest)
+    for r in invalid:
+        print(f"otrs-closure: {r.describe()}", file=err)
+    print(f"otrs-closure: {manifest}: {total} row(s): {len(items)} valid, {len(invalid)} invalid", file=err)
+
+    def summary(results: list[BatchResult], interrupted: bool = False) -> BatchSummary:
+        return BatchSummary(
+            results=results,
+            total=total,
+            started_at=started,
+            finished_at=datetime.now(timezone.utc),
+            manifest=manifest,
+            server=client.settings.service_url,
+            workers=args.workers,
+            journal=str(args.journal) if args.journal else None,
+            interrupted=interrupted,
+            requests_sent=client.requests_sent,
+        )
+
+    if args.dry_run or (args.strict and invalid):
+        if journal is not None:
+            skip = sum(1 for i in items if journal.is_closed(i))
+            print(f"otrs-closure: the journal records {skip} of the valid row(s) closed", file=err)
+            journal.close()
+        why = "--dry-run" if args.dry_run else "--strict: invalid rows"
+        print(f"otrs-closure: {why}: nothing sent", file=err)
+        if args.report:
+            summary(list(invalid)).write_json(args.report)
+        return EXIT_INPUT if invalid else EXIT_OK
+
+    results: list[BatchResult] = list(invalid)
+    interrupted = False
+    with client:
+        try:
+            with make_progress(len(items), err) as progress:
+                for result in run_batch(
+                    client,
+                    items,
+                    workers=args.workers,
+                    rate_limit=args.rate_limit,
+                    journal=journal,
+                    progress=progress,
+                    recheck=args.recheck,
+                ):
+                    results.append(result)
+        except KeyboardInterrupt:
+            interrupted = True
+            print(
+                "otrs-closure: interrupted: the closures in progress were finished; run the same command "
+                "again to close the rest",
+                file=err,
+            )
+        finally:
+            if journal is not None:
+                journal.close()
+    done = summary(results, interrupted)
+    done.print(sys.stdout if args.report != "-" else err)
+    if args.report:
+        done.write_json(args.report)
+    if interrupted:
+        return 130
+    return EXIT_OK if done.ok else EXIT_BATCH_FAILURES

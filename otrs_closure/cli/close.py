@@ -1,0 +1,121 @@
+"""`otrs-closure close`: close one ticket (or print the plan with --dry-run)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from otrs_closure.cli._common import (
+    DEFAULT_PASSWORD_ENV,
+    EXIT_CODES,
+    EXIT_OK,
+    connection_args,
+    fail,
+    make_client,
+    print_receipt,
+)
+from otrs_closure.errors import (
+    InputError,
+    OtrsClosureError,
+)
+from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding
+from otrs_closure.settings import shown_variable
+
+
+def _onboarding_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        if sys.stdin.isatty():  # typed at a terminal: not echoed
+            return getpass.getpass("Contraseña de acceso al Sistema: ")
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    name = args.password_env or DEFAULT_PASSWORD_ENV
+    value = os.environ.get(name, "")
+    if not value:
+        where = f"${name}" if shown_variable(name) == name else "the variable named by --password-env"
+        raise InputError("password", f"give it on standard input with --password-stdin or in {where}")
+    return value
+
+
+def _attention(args: argparse.Namespace) -> ServiceRequest | UserOnboarding | Incident:
+    if args.kind == "service_request":
+        return ServiceRequest(description=args.description or "")
+    if args.kind == "user_onboarding":
+        return UserOnboarding(
+            description=args.description or "",
+            access_url=args.access_url or "",
+            login=args.login or "",
+            password=_onboarding_password(args),
+        )
+    return Incident(problem=args.problem or "", solution=args.solution or "", description=args.description)
+
+
+def _formats(args: argparse.Namespace) -> FormatFiles | None:
+    if args.signed_scan is None and args.editable is None:
+        return None
+    if args.signed_scan is None or args.editable is None:
+        raise InputError("formats", "give both --signed-scan and --editable")
+    return FormatFiles(signed_scan=Path(args.signed_scan), editable=Path(args.editable))
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    try:
+        attention = _attention(args)
+        formats = _formats(args)
+        ticket: dict[str, Any] = (
+            {"ticket_number": args.ticket_number} if args.ticket_number else {"ticket_id": args.ticket_id}
+        )
+        client = make_client(args)
+        with client:
+            if args.dry_run:
+                plan = client.plan(
+                    attention=attention, formats=formats, reclose=args.reclose, offline=args.offline, **ticket
+                )
+                print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+                return EXIT_OK
+            receipt = client.close(attention=attention, formats=formats, reclose=args.reclose, **ticket)
+    except OtrsClosureError as exc:
+        return fail(exc, args.json)
+    print_receipt(receipt, args.json)
+    return EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    """Add `close` to the CLI."""
+    epilog = "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+    close = subparsers.add_parser(
+        "close", help="close one ticket", epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    which = close.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ticket-number", help="the ticket number, e.g. 2026112810000011")
+    which.add_argument("--ticket-id", type=int, help="the TicketID")
+    close.add_argument("--kind", required=True, choices=["service_request", "user_onboarding", "incident"])
+    close.add_argument("--description", help="Descripción de la Atención (what was done)")
+    close.add_argument("--access-url", help="user_onboarding: URL de acceso")
+    close.add_argument("--login", help="user_onboarding: Login de acceso al Sistema")
+    pw = close.add_mutually_exclusive_group()
+    pw.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="user_onboarding: read the Contraseña de acceso al Sistema from standard input "
+        "(at a terminal: prompted, not echoed)",
+    )
+    pw.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help=f"user_onboarding: read it from this variable (default {DEFAULT_PASSWORD_ENV})",
+    )
+    close.add_argument("--problem", help="incident: the real problem")
+    close.add_argument("--solution", help="incident: the real solution")
+    close.add_argument("--signed-scan", help="the format scanned with the end user's signature (PDF/JPEG/PNG/TIFF)")
+    close.add_argument("--editable", help="the format filled in on the computer (DOCX/XLSX/ODT/ODS/DOC/XLS/PDF)")
+    close.add_argument("--reclose", action="store_true", help="add this closure even if a different one exists")
+    close.add_argument("--dry-run", action="store_true", help="print the requests it would send; write nothing")
+    close.add_argument("--offline", action="store_true", help="with --dry-run: do not read the ticket either")
+    close.add_argument("--json", action="store_true", help="print the receipt (or the error) as JSON")
+    connection_args(close)
+    close.set_defaults(func=cmd_close)
