@@ -35,6 +35,7 @@ from otrs_closure.models import (
     ServiceRequest,
     StepStatus,
     UserOnboarding,
+    check_ticket_ref,
 )
 from otrs_closure.note import MASK, NoteTemplates
 from otrs_closure.retry import RetryPolicy
@@ -177,16 +178,13 @@ class ClosureClient:
                 retryable=False,
             )
 
-    @staticmethod
-    def _check_ticket(ticket_number: str | None, ticket_id: int | None) -> None:
-        if (ticket_number is None) == (ticket_id is None):
-            raise InputError("ticket", "give exactly one of ticket_number or ticket_id")
-        if ticket_number is not None and (not isinstance(ticket_number, str) or not ticket_number.strip().isdigit()):
-            raise InputError("ticket_number", "must be the ticket number's digits")
-        if ticket_id is not None and (isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0):
-            raise InputError("ticket_id", "must be a positive integer")
-
     # -- public operations ------------------------------------------------------------------
+    def connect(self) -> None:
+        """Log in now (SessionCreate), so that a wrong URL, web service or password is
+        found before any ticket is touched; later calls reuse the session."""
+        with self.transport._checkout() as c:
+            self.transport.session_id(c)
+
     def close(
         self,
         *,
@@ -204,7 +202,7 @@ class ClosureClient:
         :class:`PartialClosure` (with a receipt) when part of the closure was (or may have
         been) written and the rest was not.
         """
-        self._check_ticket(ticket_number, ticket_id)
+        check_ticket_ref(ticket_number, ticket_id)
         prepared = prepare(self.settings, self.templates, attention, formats)
         number = ticket_number.strip() if ticket_number else None
         closure = Closure(
@@ -241,7 +239,7 @@ class ClosureClient:
         """The exact requests a :meth:`close` would send now, secrets masked, without
         writing. Reads the ticket to know which steps are already done, unless
         ``offline`` (then a ticket with none of the steps is assumed)."""
-        self._check_ticket(ticket_number, ticket_id)
+        check_ticket_ref(ticket_number, ticket_id)
         prepared = prepare(self.settings, self.templates, attention, formats)
         s = self.settings
         t = self.transport

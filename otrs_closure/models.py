@@ -6,6 +6,7 @@ decides from. All frozen pydantic v2 models; a bad value raises
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -65,6 +66,28 @@ class _Input(BaseModel):
             # PostgreSQL cannot store it: Znuny would write the state, then fail the article.
             raise ValueError("must not contain a NUL character")
         return v
+
+
+# A TicketID is a PostgreSQL/MySQL BIGINT; SQLite (the batch journal) stores the same range.
+MAX_TICKET_ID = 2**63 - 1
+# ticket.tn is VARCHAR(50); ticket numbers are ASCII digits (Unicode digits such as "²" or
+# "٣" are not, though str.isdigit() says they are).
+_TICKET_NUMBER = re.compile(r"[0-9]{1,50}")
+
+
+def check_ticket_ref(ticket_number: object, ticket_id: object) -> None:
+    """Exactly one of ``ticket_number`` (ASCII digits) or ``ticket_id`` (a positive
+    integer in the database's range); :class:`InputError` otherwise."""
+    if (ticket_number is None) == (ticket_id is None):
+        raise InputError("ticket", "give exactly one of ticket_number or ticket_id")
+    if ticket_number is not None and (
+        not isinstance(ticket_number, str) or not _TICKET_NUMBER.fullmatch(ticket_number.strip())
+    ):
+        raise InputError("ticket_number", "must be the ticket number's digits (0-9)")
+    if ticket_id is not None and (
+        isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id <= MAX_TICKET_ID
+    ):
+        raise InputError("ticket_id", f"must be a positive integer up to {MAX_TICKET_ID}")
 
 
 def _not_blank(v: str) -> str:

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from otrs_closure.client import ClosureClient
 from otrs_closure.errors import InputError, OtrsClosureError
-from otrs_closure.models import ClosureReceipt, FormatFiles, Incident, ServiceRequest, UserOnboarding
+from otrs_closure.models import ClosureReceipt, FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
 
 log = logging.getLogger("otrs_closure.batch")
 
@@ -51,7 +50,7 @@ class BatchItem:
     closure_id: str | None = None
 
     def __post_init__(self) -> None:
-        ClosureClient._check_ticket(self.ticket_number, self.ticket_id)
+        check_ticket_ref(self.ticket_number, self.ticket_id)
         if not isinstance(self.attention, (ServiceRequest, UserOnboarding, Incident)):
             raise InputError("attention", "must be a ServiceRequest, UserOnboarding or Incident")
 

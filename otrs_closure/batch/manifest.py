@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from otrs_closure.batch.items import BatchItem, RowProblem, _ticket_names
-from otrs_closure.client import ClosureClient
 from otrs_closure.closure import prepare
 from otrs_closure.errors import InputError
 from otrs_closure.files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
-from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding
+from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
 from otrs_closure.note import NoteTemplates
 from otrs_closure.settings import ClosureSettings, shown_variable
 
@@ -85,7 +84,7 @@ def _ticket(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> tuple[st
             problems.append(("ticket_id", "must be a positive integer"))
             return number, None
     try:
-        ClosureClient._check_ticket(number, ticket_id)
+        check_ticket_ref(number, ticket_id)
     except InputError as exc:
         problems.append((exc.field, exc.problem))
     return number, ticket_id

@@ -770,9 +770,7 @@ def ticket_search(store: Store, data: Any, ctx: OpContext) -> Data:
     order_by = data.get("OrderBy") if truthy(data.get("OrderBy")) else "Down"
     try:
         filters = _search_filters(store, data)
-        found = [
-            t for t in store.tickets.values() if _search_permitted(store, user, t) and all(f(t) for f in filters)
-        ]
+        found = [t for t in store.tickets.values() if _search_permitted(store, user, t) and all(f(t) for f in filters)]
         found = _sorted(store, found, sort_by, order_by)
     except SearchFailed:
         return {}
