@@ -1,48 +1,36 @@
 """ClosureClient: the library's entry point. Holds the settings, one transport (one
-GenericInterface session, keep-alive connection pools lent per exchange) and runs closures."""
+keep-alive connection pool, one GenericInterface session), what it learned of its
+server, and runs closures."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from otrs_closure.closure import (
-    Closure,
-    ClosurePlan,
-    PlannedRequest,
-    applied,
-    assess,
-    check_preflight_answer,
-    fresh_assessment,
-    next_write,
-    preflight_document,
-    prepare,
-)
-from otrs_closure.errors import InputError, InvalidParameter, ServerError
-from otrs_closure.models import (
-    ClosureReceipt,
-    ClosureSteps,
-    FormatFiles,
-    Incident,
-    ServiceRequest,
-    StepStatus,
-    UserOnboarding,
-    check_ticket_ref,
-)
+from otrs_closure._http.gi import GenericInterface
+from otrs_closure._http.retry import RetryPolicy
+from otrs_closure._http.wire import Wire
+from otrs_closure._locks import TicketLocks
+from otrs_closure._workflow.plan import build_plan
+from otrs_closure._workflow.preflight import Preflight
+from otrs_closure._workflow.prepare import PreparedClosure, prepare
+from otrs_closure._workflow.run import Closure
+from otrs_closure.errors import InputError
+from otrs_closure.models import Attention, FormatFiles, check_ticket_ref
 from otrs_closure.note import MASK, NoteTemplates
-from otrs_closure.retry import RetryPolicy
-from otrs_closure.settings import ClosureSettings
-from otrs_closure.transport import GenericInterfaceTransport
+from otrs_closure.results import ClosurePlan, ClosureReceipt
+from otrs_closure.servers import ServerInfo
+from otrs_closure.servers._knowledge import ServerKnowledge
+from otrs_closure.settings import ClosureSettings, SettingsWarning
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyotrs
+
     from otrs_closure.batch import BatchItem, BatchResult
 
 __all__ = ["ClosureClient"]
@@ -53,10 +41,14 @@ log = logging.getLogger("otrs_closure")
 class ClosureClient:
     """Closes Service Desk tickets as the agent manual prescribes.
 
-    >>> client = ClosureClient(base_url="https://mesa.example.gob.mx", username="jperez",
+    >>> client = ClosureClient(base_url="https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/"
+    ...                        "Webservice/GenericTicketConnectorREST", username="jperez",
     ...                        password="…", owner_login="agente.mesa")  # doctest: +SKIP
     >>> client.close(ticket_number="2026112810000011",
     ...              attention=ServiceRequest(description="…"))  # doctest: +SKIP
+
+    Works on OTRS 5, OTRS 6, OTOBO, Znuny 6.5 and Znuny 7 with no more than that: what
+    differs between them is learned by reading (``client.server``) or set in the settings.
 
     Thread-safe: one client may run closures of different tickets from many threads;
     closures of the same ticket through one client are serialised, and, with
@@ -89,21 +81,37 @@ class ClosureClient:
             settings = ClosureSettings.build(**{k: v for k, v in given.items() if v is not None})
         elif any(v is not None for v in (base_url, username, password, owner_login, webservice)) or options:
             raise InputError("settings", "pass either settings= or individual values, not both")
+        if settings.plain_http_to_remote:
+            message = (
+                "base_url is plain http:// to another host: the agent's password and every note (onboarding "
+                "passwords included) travel unencrypted; use https://"
+            )
+            warnings.warn(message, SettingsWarning, stacklevel=2)
+            log.warning("%s", message)
         self.settings = settings
         self.templates = templates or NoteTemplates()
         self.policy = RetryPolicy.from_settings(settings, sleep=sleep)
-        self.transport = GenericInterfaceTransport(settings, self.policy, session_factory)
-        self._preflight_ok = False
-        self._preflight_lock = threading.Lock()
-        self._locks: dict[int, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-        self._hooks: dict[str, Callable[[], None]] = {}
+        self._knowledge = ServerKnowledge(settings)
+        self._wire = Wire(settings, session_factory)
+        self._gi = GenericInterface(settings, self.policy, self._wire, self._knowledge)
+        self._preflight = Preflight(settings, self._gi)
+        self._locks = TicketLocks(settings.base_url, settings.lock_dir)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ClosureClient:
         """A client configured from ``OTRS_CLOSURE_*`` variables (see :class:`ClosureSettings`)."""
         extra = {k: overrides.pop(k) for k in ("templates", "session_factory", "sleep") if k in overrides}
         return cls(settings=ClosureSettings.from_env(environ, **overrides), **extra)
+
+    @classmethod
+    def from_pyotrs(cls, client: pyotrs.Client, *, owner_login: str, **options: Any) -> ClosureClient:
+        """A closure client for the server, agent and web service of an existing
+        ``pyotrs.Client`` (needs ``pip install otrs_closure[pyotrs]``); see
+        :func:`otrs_closure.adapters.pyotrs.settings_from_pyotrs`."""
+        from otrs_closure.adapters.pyotrs import settings_from_pyotrs
+
+        extra = {k: options.pop(k) for k in ("templates", "session_factory", "sleep") if k in options}
+        return cls(settings=settings_from_pyotrs(client, owner_login=owner_login, **options), **extra)
 
     def __repr__(self) -> str:
         s = self.settings
@@ -120,102 +128,75 @@ class ClosureClient:
 
     def shutdown(self) -> None:
         """Close pooled connections (the client stays usable; new ones are opened on demand)."""
-        self.transport.close()
+        self._wire.close()
 
     @property
     def requests_sent(self) -> dict[str, int]:
         """Requests sent so far, per GenericInterface operation."""
-        return dict(self.transport.requests_sent)
+        return dict(self._wire.requests_sent)
 
-    # -- internals ------------------------------------------------------------------------
-    def _ticket_lock(self, ticket: int) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(ticket, threading.Lock())
-
-    @contextmanager
-    def _ticket_guard(self, ticket: int) -> Iterator[None]:
-        """Serialise closures of one ticket: across this client's threads always, and
-        across processes on this host when ``lock_dir`` is set (an exclusive ``flock``
-        on a per-server, per-ticket file, released by the kernel when the holder exits
-        or is killed). Closures of other tickets never wait."""
-        with self._ticket_lock(ticket):
-            if self.settings.lock_dir is None:
-                yield
-                return
-            import fcntl
-
-            server = hashlib.sha256(self.settings.service_url.encode()).hexdigest()[:12]
-            path = self.settings.lock_dir / f"otrs-closure-{server}-{ticket}.lock"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)  # releases the flock
-
-    def _preflight(self, ticket: int) -> None:
-        """Once per client: make the server reject a TicketUpdate that names the attended
-        state and the owner, and read from its error whether both exist. Nothing is written."""
-        if not self.settings.preflight or self._preflight_ok:
-            return
-        with self._preflight_lock:
-            if self._preflight_ok:
-                return
-            doc = preflight_document(self.settings)
-            try:
-                for attempt in self.policy.reads():
-                    with attempt:
-                        self.transport.update_ticket(ticket, doc, [])
-            except InvalidParameter as exc:
-                check_preflight_answer(exc, self.settings)
-                self._preflight_ok = True
-                return
-            raise ServerError(
-                "the server accepted an article without Body: preflight cannot vouch for the "
-                "state and owner (set preflight=False for this server)",
-                operation="TicketUpdate",
-                ticket=ticket,
-                retryable=False,
-            )
+    @property
+    def server(self) -> ServerInfo:
+        """What this client knows of its server: set in the settings or learned by
+        reading (the search route on the first search, the header session on the first
+        GET, the article fields from the first ticket read). ``None`` items are not known yet."""
+        return self._knowledge.info()
 
     # -- public operations ------------------------------------------------------------------
-    def connect(self) -> None:
+    def connect(self) -> ServerInfo:
         """Log in now (SessionCreate), so that a wrong URL, web service or password is
         found before any ticket is touched; later calls reuse the session."""
-        with self.transport._checkout() as c:
-            self.transport.session_id(c)
+        self._gi.connect()
+        return self.server
+
+    def resolve(self, ticket_number: str) -> int:
+        """The TicketID of a ticket number (TicketSearch); :class:`TicketNotFound` if none."""
+        check_ticket_ref(ticket_number, None)
+        return self._gi.search_number(ticket_number.strip())
+
+    def validate(self, *, attention: Attention, formats: FormatFiles | None = None) -> str:
+        """Every local check of a closure (kind, texts, files by content, request size),
+        with no request; returns the closure identity. Raises :class:`InputError`."""
+        return self._prepare(attention, formats).closure_id
+
+    def _prepare(self, attention: object, formats: object) -> PreparedClosure:
+        return prepare(self.settings, self.templates, attention, formats)
+
+    def _closure(self, prepared: PreparedClosure, *, reclose: bool, reattend: bool) -> Closure:
+        return Closure(
+            self.settings, self._gi, self._knowledge, prepared, self._preflight, reclose=reclose, reattend=reattend
+        )
 
     def close(
         self,
         *,
-        attention: ServiceRequest | UserOnboarding | Incident,
+        attention: Attention,
         ticket_number: str | None = None,
         ticket_id: int | None = None,
         formats: FormatFiles | None = None,
         reclose: bool = False,
+        reattend: bool = False,
     ) -> ClosureReceipt:
         """Close one ticket: the Atendido note (+ format files), then the owner change.
         Steps the ticket already shows are skipped, so calling again is safe.
 
         Raises :class:`InputError` before any request for bad input,
-        :class:`ClosureConflict` when a different closure note is present, and
-        :class:`PartialClosure` (with a receipt) when part of the closure was (or may have
-        been) written and the rest was not.
+        :class:`ClosureConflict` when a different closure note is present,
+        :class:`ClosureReopened` when this closure is there but the ticket was reopened
+        (``reattend=True`` sets it attended again), :class:`ServerCompatibilityError` when
+        the server's note fields cannot be established, and :class:`PartialClosure` (with
+        a receipt) when part of the closure was (or may have been) written and the rest
+        was not.
         """
         check_ticket_ref(ticket_number, ticket_id)
-        prepared = prepare(self.settings, self.templates, attention, formats)
+        prepared = self._prepare(attention, formats)
         number = ticket_number.strip() if ticket_number else None
-        closure = Closure(
-            self.settings, self.transport, prepared, reclose=reclose, preflight=self._preflight, hooks=self._hooks
-        )
-        if ticket_id is not None:
-            with self._ticket_guard(ticket_id):
-                receipt = closure.run(ticket_id=ticket_id)
-        else:
-            tid = self.transport.search_ticket_number(number or "")
-            with self._ticket_guard(tid):
-                receipt = closure.run(ticket_id=tid)
-            receipt = receipt.model_copy(update={"ticket_number": receipt.ticket_number or number})
+        closure = self._closure(prepared, reclose=reclose, reattend=reattend)
+        tid = ticket_id if ticket_id is not None else self._gi.search_number(number or "")
+        with self._locks.hold(tid):
+            receipt = closure.run(tid, number)
+        if number is not None and receipt.ticket_number is None:
+            receipt = receipt.model_copy(update={"ticket_number": number})
         log.info(
             "ticket %s closed (closure %s): note %s, owner %s, %d write(s)",
             receipt.ticket_number or receipt.ticket_id,
@@ -229,75 +210,29 @@ class ClosureClient:
     def plan(
         self,
         *,
-        attention: ServiceRequest | UserOnboarding | Incident,
+        attention: Attention,
         ticket_number: str | None = None,
         ticket_id: int | None = None,
         formats: FormatFiles | None = None,
         reclose: bool = False,
+        reattend: bool = False,
         offline: bool = False,
     ) -> ClosurePlan:
         """The exact requests a :meth:`close` would send now, secrets masked, without
         writing. Reads the ticket to know which steps are already done, unless
         ``offline`` (then a ticket with none of the steps is assumed)."""
         check_ticket_ref(ticket_number, ticket_id)
-        prepared = prepare(self.settings, self.templates, attention, formats)
-        s = self.settings
-        t = self.transport
-        reqs: list[PlannedRequest] = []
-        masked_sid = {"SessionID": MASK}
-
-        def request(op: str, params: dict[str, Any], tid: int | str | None = None) -> PlannedRequest:
-            # As the transport sends it: a GET route carries the parameters in the query,
-            # any other in the JSON body; a route without :TicketID gets TicketID in them.
-            route = s.routes[op]
-            if tid is not None and ":TicketID" not in route.path:
-                params = {**params, "TicketID": tid}
-            where = "query" if route.method == "GET" else "body"
-            return PlannedRequest(op, route.method, t.url_for(op, tid), **{where: params})
-
-        def get(tid: int | str) -> PlannedRequest:
-            return request(
-                "TicketGet", {**masked_sid, "AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0}, tid
-            )
-
-        def update(tid: int | str, doc: dict[str, Any], files: Any = ()) -> PlannedRequest:
-            body = {**masked_sid, **doc}
-            if "Attachment" in body:
-                body["Attachment"] = [
-                    {**att, "Content": f.describe()} for att, f in zip(body["Attachment"], files, strict=True)
-                ]
-            return request("TicketUpdate", body, tid)
-
-        if t._session_id is None:
-            reqs.append(request("SessionCreate", {"UserLogin": s.username, "Password": MASK}))
-        tid: int | str = ticket_id if ticket_id is not None else ":TicketID"
-        if ticket_number is not None:
-            reqs.append(request("TicketSearch", {**masked_sid, "TicketNumber": ticket_number.strip()}))
-            if not offline:
-                tid = t.search_ticket_number(ticket_number.strip())
-        reqs.append(get(tid))
-        steps = ClosureSteps(attachments=StepStatus.PENDING if prepared.files else StepStatus.NOT_APPLICABLE)
-        if offline:
-            a = None
-        else:
-            assert isinstance(tid, int)
-            snap = t.get_ticket(tid)
-            a = assess(snap, s, prepared)
-            Closure(s, t, prepared, reclose=reclose)._check_conflict(a, tid)
-            steps = ClosureSteps(**Closure(s, t, prepared)._initial_steps(a))
-            if a.complete:
-                return ClosurePlan(
-                    tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id, tuple(reqs), steps
-                )
-        if s.preflight and not self._preflight_ok:
-            reqs.append(update(tid, preflight_document(s)))
-        view = a if a is not None else fresh_assessment(prepared)
-        while (w := next_write(s, prepared, view, masked=True)) is not None:
-            reqs.append(update(tid, w.document, w.files))
-            view = applied(view, w, {})
-        reqs.append(get(tid))
-        return ClosurePlan(
-            tid if isinstance(tid, int) else None, ticket_number, prepared.closure_id, tuple(reqs), steps
+        prepared = self._prepare(attention, formats)
+        closure = self._closure(prepared, reclose=reclose, reattend=reattend)
+        return build_plan(
+            self.settings,
+            self._gi,
+            self._preflight,
+            closure,
+            prepared,
+            ticket_number=ticket_number.strip() if ticket_number else None,
+            ticket_id=ticket_id,
+            offline=offline,
         )
 
     def close_many(

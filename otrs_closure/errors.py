@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from otrs_closure.models import ClosureReceipt
+    from otrs_closure.results import ClosureReceipt
 
 __all__ = [
     "OtrsClosureError",
@@ -23,8 +23,15 @@ __all__ = [
     "ServerError",
     "RequestTooLarge",
     "TransportError",
+    "ConnectError",
+    "TLSError",
+    "ReadTimeout",
+    "ConnectionDropped",
+    "ServerCompatibilityError",
     "PartialClosure",
     "ClosureConflict",
+    "ClosureReopened",
+    "NoteVisibleToCustomer",
     "error_from_answer",
 ]
 
@@ -125,25 +132,78 @@ class RequestTooLarge(OtrsClosureError):
 
 
 class TransportError(OtrsClosureError):
-    """The HTTP exchange failed (refused, reset, timed out, TLS).
+    """The HTTP exchange failed (refused, reset, timed out, TLS). Catch a subclass to tell
+    them apart.
 
     ``may_have_reached_server`` is False only when no byte of the request can have been
-    processed (connection refused, connect timeout): only then is a write safe to resend
-    blindly. ``kind`` is one of ``connect``, ``timeout``, ``dropped``, ``tls``, ``other``."""
+    processed (connection refused, connect timeout, TLS handshake): only then is a write
+    safe to resend blindly. ``kind`` names the subclass: ``connect``, ``tls``,
+    ``timeout``, ``dropped``."""
 
-    def __init__(self, message: str, *, may_have_reached_server: bool, kind: str = "other", **kw: Any) -> None:
+    kind_name = "other"
+    reached = True
+
+    def __init__(
+        self, message: str, *, may_have_reached_server: bool | None = None, kind: str | None = None, **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
-        self.may_have_reached_server = may_have_reached_server
-        self.kind = kind
+        self.may_have_reached_server = self.reached if may_have_reached_server is None else may_have_reached_server
+        self.kind = kind or self.kind_name
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "may_have_reached_server": self.may_have_reached_server, "kind": self.kind}
+
+
+class ConnectError(TransportError):
+    """No connection: refused, no such host, or the connect timeout passed. Nothing was sent."""
+
+    kind_name = "connect"
+    reached = False
+
+
+class TLSError(TransportError):
+    """The TLS handshake or the certificate check failed. Nothing was sent; never retried."""
+
+    kind_name = "tls"
+    reached = False
+
+
+class ReadTimeout(TransportError):
+    """The request was sent and no answer came within ``read_timeout``: it may have been applied."""
+
+    kind_name = "timeout"
+
+
+class ConnectionDropped(TransportError):
+    """The connection was closed or reset after the request was sent: it may have been applied."""
+
+    kind_name = "dropped"
+
+
+class ServerCompatibilityError(OtrsClosureError):
+    """The server does not behave as a closure needs, or what it is could not be
+    established (e.g. how it marks a note internal). Raised before any write: set the
+    named setting (``field``) explicitly if the server is right."""
+
+    def __init__(self, message: str, *, field: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "field": self.field}
 
 
 class ClosureConflict(OtrsClosureError):
     """The ticket already carries a *different* closure note (other texts or files).
 
     Raised before any write; pass ``reclose=True`` to add a new closure anyway."""
+
+
+class ClosureReopened(ClosureConflict):
+    """The ticket carries this closure, but was changed afterwards (reopened: its state is
+    no longer the attended one, or its owner is no longer the Service Desk agent).
+    Raised before any write; pass ``reattend=True`` to set the attended state and owner
+    again."""
 
 
 class PartialClosure(OtrsClosureError):
@@ -171,6 +231,19 @@ class PartialClosure(OtrsClosureError):
             "cause": self.cause.to_dict(),
             "receipt": self.receipt.model_dump(mode="json"),
         }
+
+
+class NoteVisibleToCustomer(OtrsClosureError):
+    """The server shows this closure's note as visible to the customer. Never a success:
+    someone must review the ticket (``receipt.note_article_id``) at once. Raised after
+    writing when the read-back shows it, or on a re-run that finds it so."""
+
+    def __init__(self, message: str, *, receipt: ClosureReceipt, **kw: Any) -> None:
+        super().__init__(message, ticket=receipt.ticket_number or receipt.ticket_id, **kw)
+        self.receipt = receipt
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "receipt": self.receipt.model_dump(mode="json")}
 
 
 # The one table from a GenericInterface ErrorCode suffix to an exception class.

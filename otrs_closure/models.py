@@ -1,14 +1,15 @@
-"""The typed inputs of a closure (the three attention kinds, the format files) and its
-output (:class:`ClosureReceipt`), plus the read-only ticket snapshot the workflow
-decides from. All frozen pydantic v2 models; a bad value raises
-:class:`~otrs_closure.errors.InputError` naming the field.
+"""The typed inputs of a closure: the three attention kinds, the format files and the
+ticket reference. Frozen pydantic v2 models; a bad value raises
+:class:`~otrs_closure.errors.InputError` naming the field, and no error text ever
+quotes an input (the onboarding password is one). No I/O here: the format files are
+read and checked when a closure is prepared (``close()``, ``plan()``, ``load_manifest``),
+still before any request.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from enum import Enum
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -22,57 +23,22 @@ __all__ = [
     "UserOnboarding",
     "Incident",
     "Attention",
+    "ATTENTION_TYPES",
     "FormatFiles",
-    "StepStatus",
-    "AttachmentInfo",
-    "ClosureSteps",
-    "ClosureReceipt",
-    "ArticleInfo",
-    "TicketSnapshot",
+    "check_ticket_ref",
+    "MAX_TICKET_ID",
+    "MAX_TEXT_CHARS",
 ]
-
-
-def _raise_input_error(exc: ValidationError, prefix: str = "") -> InputError:
-    err = exc.errors()[0]
-    original = (err.get("ctx") or {}).get("error")
-    if isinstance(original, InputError):  # raised by a check that already names its field
-        return original
-    loc = ".".join(str(p) for p in err["loc"])
-    field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "input")
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return InputError(field, msg)
-
-
-class _Input(BaseModel):
-    """Frozen input model whose validation failures are :class:`InputError`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-            return
-        except ValidationError as exc:
-            error = _raise_input_error(exc)
-        # Raised outside the handler: pydantic's error, which quotes the inputs (the
-        # password among them), must not ride along as the InputError's __context__.
-        raise error
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, v: Any) -> Any:
-        text = v.get_secret_value() if isinstance(v, SecretStr) else v
-        if isinstance(text, str) and "\x00" in text:
-            # PostgreSQL cannot store it: Znuny would write the state, then fail the article.
-            raise ValueError("must not contain a NUL character")
-        return v
-
 
 # A TicketID is a PostgreSQL/MySQL BIGINT; SQLite (the batch journal) stores the same range.
 MAX_TICKET_ID = 2**63 - 1
 # ticket.tn is VARCHAR(50); ticket numbers are ASCII digits (Unicode digits such as "²" or
 # "٣" are not, though str.isdigit() says they are).
 _TICKET_NUMBER = re.compile(r"[0-9]{1,50}")
+#: Longest text of one field (characters); Znuny's article body column holds far more,
+#: but no closure note needs more than this.
+MAX_TEXT_CHARS = 100_000
+_MAX_LINE_CHARS = 2_000  # single-line fields (login, URL, password)
 
 
 def check_ticket_ref(ticket_number: object, ticket_id: object) -> None:
@@ -90,10 +56,83 @@ def check_ticket_ref(ticket_number: object, ticket_id: object) -> None:
         raise InputError("ticket_id", f"must be a positive integer up to {MAX_TICKET_ID}")
 
 
+def _input_error(exc: ValidationError) -> InputError:
+    err = exc.errors(include_input=False)[0]
+    original = (err.get("ctx") or {}).get("error")
+    if isinstance(original, InputError):  # raised by a check that already names its field
+        return original
+    field = ".".join(str(p) for p in err["loc"]) or "input"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return InputError(field, msg)
+
+
+# Characters that end a line for someone reading the note (str.splitlines' set).
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _visible(text: str) -> str:
+    """``text`` without whitespace and invisible format characters (U+200B, U+FEFF…)."""
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc"))
+
+
 def _not_blank(v: str) -> str:
-    if not v or not v.strip():
+    if not _visible(v):
         raise ValueError("must not be blank")
     return v
+
+
+def _single_line(v: str) -> str:
+    if _LINE_BREAKS.search(v):
+        raise ValueError("must be one line (no line breaks)")
+    if any(unicodedata.category(c) == "Cc" for c in v):
+        raise ValueError("must not contain control characters")
+    if len(v) > _MAX_LINE_CHARS:
+        raise ValueError(f"must be at most {_MAX_LINE_CHARS} characters")
+    return v
+
+
+class _Input(BaseModel):
+    """Frozen input model whose validation failures are :class:`InputError` and never
+    quote the input."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+            return
+        except ValidationError as exc:
+            error = _input_error(exc)
+        # Raised outside the handler: pydantic's error must not ride along as __context__.
+        raise error
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            error = _input_error(exc)
+        raise error
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            error = _input_error(exc)
+        raise error
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul_bounded(cls, v: Any) -> Any:
+        text = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if isinstance(text, str):
+            if "\x00" in text:
+                # PostgreSQL cannot store it: Znuny would write the state, then fail the article.
+                raise ValueError("must not contain a NUL character")
+            if len(text) > MAX_TEXT_CHARS:
+                raise ValueError(f"must be at most {MAX_TEXT_CHARS} characters")
+        return v
 
 
 class ServiceRequest(_Input):
@@ -118,25 +157,32 @@ class UserOnboarding(_Input):
     login: str
     password: SecretStr
 
-    @field_validator("description", "login")
+    @field_validator("description")
     @classmethod
     def _check_text(cls, v: str) -> str:
         return _not_blank(v)
 
+    @field_validator("login")
+    @classmethod
+    def _check_login(cls, v: str) -> str:
+        return _single_line(_not_blank(v))
+
     @field_validator("access_url")
     @classmethod
     def _check_url(cls, v: str) -> str:
-        v = v.strip()
+        v = _single_line(v.strip())
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in v:
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in v):
             raise ValueError("must be an http(s) URL such as https://sistema.example.gob.mx")
         return v
 
     @field_validator("password")
     @classmethod
     def _check_password(cls, v: SecretStr) -> SecretStr:
-        if not v.get_secret_value().strip():
+        text = v.get_secret_value()
+        if not _visible(text):
             raise ValueError("must not be blank")
+        _single_line(text)
         return v
 
 
@@ -156,124 +202,21 @@ class Incident(_Input):
     @field_validator("description")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
-        return v if v else None
+        return v if v and _visible(v) else None
 
 
 Attention = Annotated[ServiceRequest | UserOnboarding | Incident, Field(discriminator="kind")]
 """One of the three attention kinds, told apart by ``kind``."""
 
+#: The attention classes, for ``isinstance`` checks.
+ATTENTION_TYPES = (ServiceRequest, UserOnboarding, Incident)
+
 
 class FormatFiles(_Input):
     """The two format files the manual asks to attach: the scan signed by the end user
     (PDF/JPEG/PNG/TIFF) and the editable file filled in on the computer
-    (DOCX/XLSX/ODT/ODS/DOC/XLS/PDF). Checked by content when constructed."""
+    (DOCX/XLSX/ODT/ODS/DOC/XLS/PDF). Their contents are checked when the closure is
+    prepared, before any request."""
 
     signed_scan: Path
     editable: Path
-
-    def model_post_init(self, __context: Any) -> None:
-        from otrs_closure.files import check_format_files
-
-        check_format_files(self)
-
-
-class StepStatus(str, Enum):
-    """What a closure step's state is after a ``close()``."""
-
-    DONE = "done"  # written by this call
-    ALREADY_DONE = "already_done"  # found on the ticket, nothing sent
-    PENDING = "pending"  # not done (only in a PartialClosure's receipt or a plan)
-    UNKNOWN = "unknown"  # sent, answer lost, ticket not re-readable: re-run close() to settle
-    NOT_APPLICABLE = "not_applicable"  # no format files for this closure
-
-
-class AttachmentInfo(BaseModel):
-    """An attachment as the server lists it (contents not fetched)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    filename: str
-    size: int
-    content_type: str
-
-
-class ClosureSteps(BaseModel):
-    """Per step of the manual, whether it was done now, found done, or is pending."""
-
-    model_config = ConfigDict(frozen=True)
-
-    note: StepStatus = StepStatus.PENDING
-    attachments: StepStatus = StepStatus.PENDING
-    state: StepStatus = StepStatus.PENDING
-    owner: StepStatus = StepStatus.PENDING
-    owner_note: StepStatus = StepStatus.PENDING
-
-    @property
-    def complete(self) -> bool:
-        return all(s not in (StepStatus.PENDING, StepStatus.UNKNOWN) for s in self.model_dump().values())
-
-
-class ClosureReceipt(BaseModel):
-    """What a closure did and what the ticket shows afterwards."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ticket_id: int | None = None
-    ticket_number: str | None = None
-    closure_id: str = Field(description="Short identity of this closure's inputs (see closure identity)")
-    note_article_id: int | None = None
-    owner_article_id: int | None = None
-    attended_at: datetime | None = Field(
-        None, description="CreateTime of the closure note, as the server recorded it, in its timezone"
-    )
-    state: str | None = None
-    owner: str | None = None
-    attachments: tuple[AttachmentInfo, ...] = ()
-    steps: ClosureSteps = ClosureSteps()
-    writes_sent: int = Field(0, description="TicketUpdate requests sent by this call")
-    verified: bool = Field(
-        True,
-        description="False when the ticket could not be read back after writing: the steps are "
-        "done by the server's answers, but state, owner, attachments and attended_at are unknown",
-    )
-
-    @property
-    def complete(self) -> bool:
-        """True when every step is done or was found done."""
-        return self.steps.complete
-
-    @property
-    def remaining(self) -> list[str]:
-        """Names of the steps still pending."""
-        return [k for k, v in self.steps.model_dump().items() if v in (StepStatus.PENDING, StepStatus.UNKNOWN)]
-
-
-# -- what the workflow reads -----------------------------------------------------------
-
-
-class ArticleInfo(BaseModel):
-    """One article of a ticket, as TicketGet returns it (attachment metadata only)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    article_id: int
-    subject: str = ""
-    body: str = ""
-    sender_type: str = ""
-    is_visible_for_customer: bool = False
-    create_time: str = ""
-    attachments: tuple[AttachmentInfo, ...] = ()
-
-
-class TicketSnapshot(BaseModel):
-    """A ticket as TicketGet returned it: the fields the closure decides from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ticket_id: int
-    ticket_number: str
-    state: str
-    state_type: str = ""
-    owner: str
-    lock: str = ""
-    articles: tuple[ArticleInfo, ...] = ()

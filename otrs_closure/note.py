@@ -1,8 +1,10 @@
-"""The manual's labels and note templates (data, overridable) and the rendering of the
-closure note, plus the closure identity written into it.
+"""The closure note: its labels and per-kind templates (data, overridable), the
+rendering, the closure identity written into it, and the reading of labelled lines —
+the one place that knows what a label line looks like, for the closure (recognising its
+own note, refusing typed text that would forge one) and for the audit (reading notes
+that people wrote by hand).
 
-The labels are quoted exactly as the Service Desk agent manual spells them. The
-rendered body carries the onboarding password in clear, as the manual requires: it
+The rendered body carries the onboarding password in clear, as the manual requires: it
 is used only as the body sent to the server; everything shown to people uses
 :func:`render_masked`.
 """
@@ -13,39 +15,35 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from otrs_closure.models import Incident, ServiceRequest, UserOnboarding
+from otrs_closure import manual
+from otrs_closure.models import Attention
 
 if TYPE_CHECKING:  # pragma: no cover
-    from otrs_closure.files import PreparedFile
+    from otrs_closure._files import PreparedFile
 
 __all__ = [
     "NoteTemplates",
     "DEFAULT_LABELS",
+    "DEFAULT_TEMPLATES",
+    "MASK",
     "render",
     "render_masked",
     "secret_lines",
     "closure_id",
     "normalize_text",
-    "MASK",
+    "label_key",
+    "LabelReader",
 ]
 
 MASK = "********"
 
-# The manual's labels, exactly as written in "Manual de AGENTE para Mesa de Servicio".
-DEFAULT_LABELS: dict[str, str] = {
-    "description": "Descripción de la Atención",
-    "access_url": "URL de acceso",
-    "login": "Login de acceso al Sistema",
-    "password": "Contraseña de acceso al Sistema",
-    "problem": "Problema Real",
-    "solution": "Solución Real",
-    "reference": "Referencia de cierre",
-}
+#: The manual's labels (see :mod:`otrs_closure.manual`), by field.
+DEFAULT_LABELS: dict[str, str] = dict(manual.LABELS)
 
 # One template per attention kind; {label_x} is the label, {x} the value. Lines whose
 # value is empty are dropped. The reference line is appended to every note.
@@ -57,9 +55,10 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "{label_login}: {login}\n"
         "{label_password}: {password}"
     ),
-    "incident": ("{label_problem}: {problem}\n{label_solution}: {solution}\n{label_description}: {description}"),
+    "incident": "{label_problem}: {problem}\n{label_solution}: {solution}\n{label_description}: {description}",
 }
 REFERENCE_LINE = "{label_reference}: {closure_id}"
+_REQUIRED_LABELS = ("description", "access_url", "login", "password", "problem", "solution", "reference")
 
 
 class NoteTemplates(BaseModel):
@@ -75,8 +74,15 @@ class NoteTemplates(BaseModel):
     def reference(self, cid: str) -> str:
         return self.reference_line.format(label_reference=self.labels["reference"], closure_id=cid)
 
+    def missing(self, kind: str) -> str | None:
+        """The first label or template this kind needs and these templates lack."""
+        return next((k for k in _REQUIRED_LABELS if k not in self.labels), None) or (
+            None if kind in self.templates else kind
+        )
 
-Attention = ServiceRequest | UserOnboarding | Incident
+    def reader(self) -> LabelReader:
+        """A reader of these labels (tolerant of what people type)."""
+        return LabelReader(self.labels)
 
 
 def _values(attention: Attention, *, reveal: bool) -> dict[str, str]:
@@ -157,3 +163,64 @@ def normalize_text(text: str) -> str:
     blanks dropped per line, surrounding whitespace trimmed (Znuny trims article strings)."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def label_key(text: str) -> str:
+    """A label as people type it, reduced to compare: no accents, case or punctuation,
+    runs of blanks as one ("Solucion real :" and "Solución Real" are the same)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    words = re.findall(r"[^\W_]+", plain.casefold())
+    return " ".join(words)
+
+
+class LabelReader:
+    """Reads the labelled lines of a note body, tolerating what people type: case,
+    accents, spacing, a colon or not (``label_key``). A line is labelled when it starts
+    with one of the labels, as a whole word sequence, followed by a colon, a dash or
+    the end of the line, or by a value after blanks."""
+
+    def __init__(self, labels: Mapping[str, str]) -> None:
+        self._keys = sorted(((label_key(v), k) for k, v in labels.items() if label_key(v)), key=lambda x: -len(x[0]))
+
+    def label_of(self, line: str) -> tuple[str, str] | None:
+        """(field, value) when ``line`` starts with a label, else None."""
+        head = line.strip().lstrip("*-•·>#").strip()
+        reduced = label_key(head)
+        for key, field in self._keys:
+            if reduced == key or reduced.startswith(key + " "):
+                return field, _value_after(head, key)
+        return None
+
+    def read(self, body: str) -> dict[str, list[str]]:
+        """Every labelled line's value, by field, in order of appearance."""
+        found: dict[str, list[str]] = {}
+        for line in normalize_text(body).splitlines():
+            hit = self.label_of(line)
+            if hit is not None:
+                found.setdefault(hit[0], []).append(hit[1])
+        return found
+
+    def forged(self, texts: Iterable[str]) -> str | None:
+        """The field whose label a continuation line of ``texts`` reads as (None when
+        none does). A text's first line follows its own label in the note; every later
+        line starts a line of the note, which typed text must not make read as a label or
+        as the closure identity."""
+        for text in texts:
+            for line in text.splitlines()[1:]:
+                hit = self.label_of(line)
+                if hit is not None:
+                    return hit[0]
+        return None
+
+
+def _value_after(head: str, key: str) -> str:
+    """What follows the label in ``head`` (the label's words, then ``:``/``-`` or blanks)."""
+    words = len(key.split(" "))
+    rest = head
+    for _ in range(words):
+        match = re.match(r"[\W_]*[^\W_]+", rest)
+        if match is None:
+            return ""
+        rest = rest[match.end() :]
+    return rest.strip().lstrip(":-–—=").strip()

@@ -6,9 +6,12 @@ Each field ``name`` is read by :meth:`ClosureSettings.from_env` from the variabl
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -17,13 +20,50 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from otrs_closure import manual
 from otrs_closure.errors import InputError
+from otrs_closure.servers import NOTE_CONTENT_TYPE, OPERATIONS, PROFILES, Route
 
-__all__ = ["ClosureSettings", "Route", "DEFAULT_ROUTES", "ENV_PREFIX", "shown_variable"]
+__all__ = [
+    "ClosureSettings",
+    "Route",
+    "ENV_PREFIX",
+    "ONBOARDING_PASSWORD_ENV",
+    "SettingsWarning",
+    "shown_variable",
+    "check_password_variable",
+]
+
+log = logging.getLogger("otrs_closure.settings")
 
 ENV_PREFIX = "OTRS_CLOSURE_"
+#: The variable the CLI reads an onboarding password from by default; a manifest's
+#: ``password_env`` may name it or ``ONBOARDING_PASSWORD_ENV + "_<NAME>"``, nothing else.
+ONBOARDING_PASSWORD_ENV = "OTRS_CLOSURE_ONBOARDING_PASSWORD"
+_PASSWORD_VARIABLE = re.compile(rf"{ONBOARDING_PASSWORD_ENV}(_[A-Z0-9_]+)?")
+# OTRS_CLOSURE_* names that are not settings: the test suite's, and onboarding passwords.
+_NOT_SETTINGS = re.compile(rf"{ENV_PREFIX}TEST_\w*|{ONBOARDING_PASSWORD_ENV}\w*")
+
+
+class SettingsWarning(UserWarning):
+    """A setting that is probably a mistake (a misspelled variable, plain http to another host)."""
+
 
 _CONVENTIONAL_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def check_password_variable(name: str) -> str:
+    """``name`` if it may carry an onboarding password (``OTRS_CLOSURE_ONBOARDING_PASSWORD``
+    or ``OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>``); :class:`InputError` otherwise, so
+    that no manifest can write another variable (the agent's own password, ``HOME``…)
+    into a note."""
+    if not _PASSWORD_VARIABLE.fullmatch(name):
+        raise InputError(
+            "password_env",
+            f"{shown_variable(name)} may not hold an onboarding password: use {ONBOARDING_PASSWORD_ENV} "
+            f"or {ONBOARDING_PASSWORD_ENV}_<NAME> (upper case, digits, _)",
+        )
+    return name
 
 
 def shown_variable(name: str) -> str:
@@ -33,42 +73,10 @@ def shown_variable(name: str) -> str:
     return name if _CONVENTIONAL_NAME.match(name) else "the variable it names"
 
 
-HttpMethod = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
-
-
-class Route(BaseModel):
-    """Where one GenericInterface operation is served: method and route template."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    method: HttpMethod
-    path: str
-
-    @field_validator("path")
-    @classmethod
-    def _starts_with_slash(cls, v: str) -> str:
-        if not v.startswith("/"):
-            raise ValueError("a route starts with '/'")
-        return v
-
-
-# The web service example that Znuny 6.5.15 installs
-# (var/webservices/examples/GenericTicketConnectorREST.yml), as recorded live.
-DEFAULT_ROUTES: dict[str, Route] = {
-    "SessionCreate": Route(method="POST", path="/Session"),
-    "SessionGet": Route(method="GET", path="/Session/:SessionID"),
-    "TicketCreate": Route(method="POST", path="/Ticket"),
-    "TicketGet": Route(method="GET", path="/Ticket/:TicketID"),
-    "TicketSearch": Route(method="POST", path="/Ticket/Search"),
-    "TicketUpdate": Route(method="PATCH", path="/Ticket/:TicketID"),
-    "TicketHistoryGet": Route(method="GET", path="/Ticket/History/:TicketID"),
-}
-
-
 class ClosureSettings(BaseModel):
     """Connection, labels and behaviour of a :class:`~otrs_closure.ClosureClient`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, hide_input_in_errors=True)
 
     base_url: str = Field(
         description="Server root, e.g. https://mesa.example.gob.mx (a whole web service URL is split into "
@@ -82,15 +90,32 @@ class ClosureSettings(BaseModel):
         None,
         description="GenericInterface path; default /otrs/nph-genericinterface.pl/Webservice/<webservice>",
     )
-    routes: dict[str, Route] = Field(
-        default_factory=lambda: dict(DEFAULT_ROUTES),
-        description="Method and route per operation (merged over the 6.5.15 defaults)",
+    server: str | None = Field(
+        None,
+        description="The server's generation (otrs5, otrs6, otobo, znuny65, znuny7); default: learned by reading",
     )
-    attended_state: str = Field("Atendido", description="State set with the closure note")
-    note_subject: str = Field("Atendido", description="Subject of the closure note")
-    owner_subject: str = Field("Se modifica propietario", description="Subject of the owner-change note")
-    owner_body: str = Field("Se modifica propietario", description="Text of the owner-change note")
-    note_visible_for_customer: bool = Field(False, description="IsVisibleForCustomer of both notes")
+    routes: dict[str, Route] = Field(
+        default_factory=dict,
+        description="Method and route per operation, over the server's (TicketSearch: learned when not given)",
+    )
+    article_fields: Literal["article_type", "channel"] | None = Field(
+        None,
+        description="How notes are marked internal: article_type (OTRS 5) or channel (6+); default: "
+        "learned from the ticket's articles",
+    )
+    session_header: bool | None = Field(
+        None,
+        description="Send the SessionID of GET requests in X-OTRS-Header-SessionID (Znuny) instead of "
+        "the URL; default: learned on the first read",
+    )
+    note_content_type: str = Field(NOTE_CONTENT_TYPE, description="ContentType of the notes")
+    attended_state: str = Field(manual.ATTENDED_STATE, description="State set with the closure note")
+    note_subject: str = Field(manual.NOTE_SUBJECT, description="Subject of the closure note")
+    owner_subject: str = Field(manual.OWNER_SUBJECT, description="Subject of the owner-change note")
+    owner_body: str = Field(manual.OWNER_BODY, description="Text of the owner-change note")
+    note_visible_for_customer: bool = Field(
+        False, description="Make both notes visible to the customer (refused for a note carrying a password)"
+    )
     require_formats: bool = Field(False, description="Require the two format files for every kind")
     server_timezone: str = Field("America/Mexico_City", description="Timezone of the server's clock")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
@@ -106,6 +131,13 @@ class ClosureSettings(BaseModel):
     retry_write_settle: float = Field(
         2.0, ge=0, description="Least wait before re-reading the ticket after a write whose outcome is unknown"
     )
+    retry_write_poll: float = Field(
+        10.0,
+        ge=0,
+        description="After a write whose outcome is unknown, how long to keep re-reading the ticket for it "
+        "to appear before resending it",
+    )
+    max_answer_bytes: int = Field(512 * 1024 * 1024, gt=0, description="Largest answer read from the server")
     user_agent: str = Field("otrs-closure", description="User-Agent header")
     lock_dir: Path | None = Field(
         None,
@@ -114,8 +146,8 @@ class ClosureSettings(BaseModel):
     )
     preflight: bool = Field(
         True,
-        description="Before the first write, check once per client with a TicketUpdate the server "
-        "must reject (no write) that attended_state and owner_login exist",
+        description="Before the first write, check once per client with a TicketUpdate every server "
+        "rejects before writing that attended_state and owner_login exist",
     )
 
     @model_validator(mode="before")
@@ -140,10 +172,36 @@ class ClosureSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, v: str) -> str:
-        parts = urlsplit(v.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        v = v.strip()
+        if any(c.isspace() or ord(c) < 32 for c in v):
+            raise ValueError("must be a URL without blanks or control characters")
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("must be an http(s) URL such as https://mesa.example.gob.mx") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL such as https://mesa.example.gob.mx")
-        return v.strip().rstrip("/")
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            # Not quoted: the part before "@" is a credential.
+            raise ValueError("must not carry credentials (user:password@); set username and password instead")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query or fragment")
+        return v.rstrip("/")
+
+    @field_validator("server")
+    @classmethod
+    def _known_server(cls, v: str | None) -> str | None:
+        if v is not None and v not in PROFILES:
+            raise ValueError(f"unknown server; one of {', '.join(PROFILES)}")
+        return v
+
+    @field_validator("user_agent", "note_content_type", "webservice")
+    @classmethod
+    def _one_printable_line(cls, v: str) -> str:
+        if not v.strip() or any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("must be one line of printable characters")
+        return v.strip()
 
     @field_validator(
         "username", "owner_login", "webservice", "attended_state", "note_subject", "owner_subject", "owner_body"
@@ -174,11 +232,15 @@ class ClosureSettings(BaseModel):
 
     @field_validator("routes", mode="before")
     @classmethod
-    def _merge_routes(cls, v: Any) -> Any:
+    def _known_operations(cls, v: Any) -> Any:
         if isinstance(v, Mapping):
-            merged: dict[str, Any] = dict(DEFAULT_ROUTES)
-            merged.update(v)
-            return merged
+            unknown = [k for k in v if k not in OPERATIONS]
+            if unknown:
+                hint = difflib.get_close_matches(str(unknown[0]), OPERATIONS, n=1)
+                raise ValueError(
+                    f"unknown operation {str(unknown[0])[:40]!r}"
+                    + (f" (did you mean {hint[0]}?)" if hint else f"; one of {', '.join(OPERATIONS)}")
+                )
         return v
 
     @field_validator("routes")
@@ -186,7 +248,7 @@ class ClosureSettings(BaseModel):
     def _credentials_not_in_urls(cls, v: dict[str, Route]) -> dict[str, Route]:
         # A GET carries its parameters in the URL, where the password would reach access
         # logs, proxies, urllib3's DEBUG log and the text of connection errors.
-        if v["SessionCreate"].method == "GET":
+        if "SessionCreate" in v and v["SessionCreate"].method == "GET":
             raise ValueError("SessionCreate must not be GET: it would put the agent's password in the URL")
         return v
 
@@ -222,6 +284,19 @@ class ClosureSettings(BaseModel):
         return self.base_url + "/" + path.strip("/")
 
     @property
+    def plain_http_to_remote(self) -> bool:
+        """True when the agent's password would travel in clear to another host."""
+        parts = urlsplit(self.base_url)
+        host = (parts.hostname or "").lower().rstrip(".")
+        # Loopback, and the names reserved never to leave a host or a test (RFC 6761).
+        local = (
+            host in ("localhost", "::1")
+            or host.startswith("127.")
+            or host.endswith((".localhost", ".test", ".invalid"))
+        )
+        return parts.scheme.lower() == "http" and not local
+
+    @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.server_timezone)
 
@@ -239,7 +314,7 @@ class ClosureSettings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = exc.errors(include_input=False)[0]
             field = ".".join(str(p) for p in err["loc"])
             msg = str(err["msg"]).removeprefix("Value error, ")
             if not field:  # a model validator: its message starts with "<field>: "
@@ -254,6 +329,15 @@ class ClosureSettings(BaseModel):
         """The settings found in ``OTRS_CLOSURE_*`` variables (unset ones left out)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        known = {ENV_PREFIX + n.upper() for n in cls.model_fields}
+        for var in sorted(v for v in env if v.startswith(ENV_PREFIX) and v not in known):
+            if _NOT_SETTINGS.fullmatch(var):
+                continue
+            hint = difflib.get_close_matches(var, sorted(known), n=1, cutoff=0.75)
+            # The name only: a misplaced value may be a secret.
+            message = f"{shown_variable(var)} is not a setting" + (f"; did you mean {hint[0]}?" if hint else "")
+            warnings.warn(message, SettingsWarning, stacklevel=3)
+            log.warning("%s", message)
         for name, field in cls.model_fields.items():
             raw = env.get(ENV_PREFIX + name.upper())
             if raw is None or raw == "":

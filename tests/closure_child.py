@@ -19,12 +19,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from helpers import after_step1_session
+
 from otrs_closure import ClosureClient, FormatFiles, OtrsClosureError, UserOnboarding
 
 
 def main() -> int:
     args = json.loads(sys.argv[1])
     parts = urlsplit(args["url"])
+    hooks = {}
+    if args.get("kill_at") == "after_note":  # right after the closure note's answer
+        hooks["session_factory"] = after_step1_session(lambda: os.kill(os.getpid(), signal.SIGKILL))
     client = ClosureClient(
         base_url=f"{parts.scheme}://{parts.netloc}",
         username="tecnico1",
@@ -32,9 +37,8 @@ def main() -> int:
         owner_login="agente.mesa",
         sleep=lambda s: None,
         lock_dir=args.get("lock_dir"),
+        **hooks,
     )
-    if args.get("kill_at"):
-        client._hooks[args["kill_at"]] = lambda: os.kill(os.getpid(), signal.SIGKILL)
     attention = UserOnboarding(
         description=args["description"],
         access_url="https://nomina.example.gob.mx",

@@ -329,6 +329,60 @@ def door(fake: FakeZnuny, *answers: Answer, base_url: str = BASE_URL) -> Iterato
             yield rsps
 
 
+def after_step1(action: Callable[[], None], call: int = 2) -> Answer:
+    """Run ``action`` right after the fake applied step 1 (TicketUpdate ``call`` 2 of a
+    fresh client: 1 is the preflight), its answer passed through unchanged — e.g. to
+    change the world between the two steps."""
+
+    def through(status: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        action()
+        return status, headers, body
+
+    return Answer("TicketUpdate", call=call, through=through)
+
+
+def is_note_request(request: requests.PreparedRequest) -> bool:
+    """Whether a request the client sent is its closure note (step 1): a PATCH carrying the
+    files (streamed) or an "Atendido" article."""
+    if request.method != "PATCH" or request.body is None:
+        return False
+    if not isinstance(request.body, (bytes, str)):
+        return True  # streamed: only step 1 (or its repair) carries files
+    return is_step1(json.loads(request.body))
+
+
+def hooked_session(
+    action: Callable[[requests.Response], None],
+    base: Callable[[], requests.Session] = requests.Session,
+) -> Callable[[], requests.Session]:
+    """A ``session_factory`` (the client's documented seam) whose sessions call ``action``
+    with each answer as it arrives, before the client reads it — whichever door or server."""
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        action(response)
+        return response
+
+    def factory() -> requests.Session:
+        session = base()
+        session.hooks["response"].append(hook)
+        return session
+
+    return factory
+
+
+def after_step1_session(
+    action: Callable[[], None], base: Callable[[], requests.Session] = requests.Session
+) -> Callable[[], requests.Session]:
+    """A ``session_factory`` whose sessions run ``action`` right after each answer to the
+    closure note (step 1): to change the world between the two steps."""
+
+    def on_answer(response: requests.Response) -> None:
+        if is_note_request(response.request):
+            action()
+
+    return hooked_session(on_answer, base)
+
+
 def gi_error(code: str, message: str) -> dict[str, Any]:
     """A GenericInterface operation error (answered with HTTP 200)."""
     return {"Error": {"ErrorCode": code, "ErrorMessage": message}}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_file
+from helpers import after_step1_session, make_file
 
 from otrs_closure import ClosureClient, Incident, InputError, ServiceRequest
 from otrs_closure.batch import (
@@ -296,8 +296,6 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
     items, problems = load_manifest(world.manifest, environ={PASSWORD_VAR: ONBOARDING_PASSWORD})
     assert problems == []
     journal_path = tmp_path / "j.sqlite3"
-    client = new_client(fake_znuny)
-
     # the 15th closure dies between its two writes (note written, owner not yet)
     notes = 0
     lock = threading.Lock()
@@ -309,12 +307,12 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
             if notes == 15:
                 raise Killed()
 
-    client._hooks["after_note"] = after_note
+    client = new_client(fake_znuny, session_factory=after_step1_session(after_note))
     first: list[BatchResult] = []
     with Journal(journal_path, server=client.settings.service_url) as journal, pytest.raises(Killed):
         for result in run_batch(client, items, workers=4, journal=journal):
             first.append(result)
-    del client._hooks["after_note"]
+    client = new_client(fake_znuny)
     with Journal(journal_path, server=client.settings.service_url) as journal:
         entries = journal.entries()
         recorded_closed = {e.ticket_key for e in entries if e.status == "closed"}
@@ -421,8 +419,9 @@ def test_python_items_without_closure_id_and_invalid_ones(fake_znuny: FakeZnuny,
     missing = tmp_path / "nada.pdf"
     from otrs_closure import FormatFiles
 
-    with pytest.raises(InputError):
-        FormatFiles(signed_scan=missing, editable=missing)
+    missing_files = FormatFiles(signed_scan=missing, editable=missing)  # paths only: checked when prepared
+    with new_client(fake_znuny) as client, pytest.raises(InputError):
+        client.validate(attention=ServiceRequest(description="x"), formats=missing_files)
     items = [BatchItem(attention=ServiceRequest(description="x"), ticket_number=number, row=1)]
     with new_client(fake_znuny, require_formats=True) as client, \
             Journal(tmp_path / "j.sqlite3", server=client.settings.service_url) as journal:

@@ -126,7 +126,9 @@ def check_common_requests(
     get1, preflight, step1, step2, verify = rest
     for get in (get1, verify):
         assert (get.method, get.path, get.body) == ("GET", f"/Ticket/{TICKET_ID}", None)
-        assert get.query == {"SessionID": session_id, **GET_QUERY}
+        # The server reads the session from the header: no credential in the URL.
+        assert get.query == GET_QUERY
+        assert get.headers["X-OTRS-Header-SessionID"] == session_id
     # Preflight: rejected by Znuny before any write, proving State and Owner exist.
     assert (preflight.method, preflight.path) == ("PATCH", f"/Ticket/{TICKET_ID}")
     assert preflight.body["SessionID"] == session_id
@@ -151,7 +153,7 @@ def check_common_requests(
             "SenderType": "agent",
             "Subject": "Se modifica propietario",
             "Body": "Se modifica propietario",
-            "ContentType": "text/plain; charset=utf-8",
+            "ContentType": "text/plain; charset=utf8",
         },
     }
     return step1.body, step2.body
@@ -172,7 +174,7 @@ def test_each_kind_closes_by_number_with_the_manuals_requests(fake: FakeZnuny, w
         "SenderType": "agent",
         "Subject": "Atendido",
         "Body": "\n".join(lines + [reference_of(receipt)]),
-        "ContentType": "text/plain; charset=utf-8",
+        "ContentType": "text/plain; charset=utf8",
     }
     if kind == "incident_without_description":
         assert "Descripción de la Atención" not in article["Body"]

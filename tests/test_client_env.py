@@ -107,10 +107,14 @@ def test_routes_as_json_switch_ticket_search_to_get():
         assert len(search) == 1
         assert (search[0].method, search[0].path, search[0].body) == ("GET", "/Ticket", None)
         (session_id,) = fake.store.sessions
-        assert search[0].query == {"SessionID": session_id, "TicketNumber": TICKET_NUMBER}
+        # The server reads the session from the header: the URL carries no credential.
+        assert search[0].query == {"TicketNumber": TICKET_NUMBER}
+        assert search[0].headers["X-OTRS-Header-SessionID"] == session_id
         assert receipt.ticket_id == TICKET_ID
-    # Routes given are merged over the 6.5.15 defaults.
-    assert client.settings.routes["TicketUpdate"].path == "/Ticket/:TicketID"
+        # Routes given replace only those operations' routes.
+        updates = [e for e in exchanges(fake, wire) if e.operation == "TicketUpdate"]
+        assert {(e.method, e.path) for e in updates} == {("PATCH", f"/Ticket/{TICKET_ID}")}
+    assert client.server.search_route is not None and client.server.search_route.path == "/Ticket"
 
 
 def test_routes_without_ticket_id_in_the_path_send_it_in_the_body():

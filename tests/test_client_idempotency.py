@@ -4,9 +4,28 @@ stops it before any write unless reclose=True."""
 from __future__ import annotations
 
 import pytest
-from helpers import OWNER_LOGIN, TICKET_ID, TICKET_NUMBER, door, make_formats, new_client, ops, service_desk, writes
+from helpers import (
+    OWNER_LOGIN,
+    TICKET_ID,
+    TICKET_NUMBER,
+    after_step1_session,
+    door,
+    make_formats,
+    new_client,
+    ops,
+    service_desk,
+    writes,
+)
 
-from otrs_closure import ClosureConflict, Incident, OtrsClosureError, PartialClosure, ServiceRequest, StepStatus
+from otrs_closure import (
+    ClosureConflict,
+    ClosureReopened,
+    Incident,
+    OtrsClosureError,
+    PartialClosure,
+    ServiceRequest,
+    StepStatus,
+)
 from otrs_closure.testing import FakeZnuny, Fault, WriteStep
 
 ALREADY = StepStatus.ALREADY_DONE
@@ -86,8 +105,7 @@ def test_owner_changed_but_owner_note_missing_sends_owner_and_note(fake: FakeZnu
     # The first close's step 2 set the owner, then Znuny failed to write its article, on
     # every attempt (spec 4.4: the owner change stays).
     formats = make_formats(tmp_path)
-    client = new_client()
-    client._hooks["after_note"] = lambda: fake.fail_write(WriteStep.ARTICLE, times=4)
+    client = new_client(session_factory=after_step1_session(lambda: fake.fail_write(WriteStep.ARTICLE, times=4)))
     with pytest.raises(PartialClosure):
         client.close(ticket_number=TICKET_NUMBER, attention=ATTENTION, formats=formats)
     fake.clear_faults()
@@ -103,23 +121,35 @@ def test_owner_changed_but_owner_note_missing_sends_owner_and_note(fake: FakeZnu
 
 def test_owner_already_the_service_desk_but_no_note_sends_both_steps(fake: FakeZnuny, tmp_path):
     ticket = fake.create_ticket(
-        "Impresora no imprime", queue="Mesa de Servicio", customer_user="cliente.demo", created_by="tecnico1",
-        owner=OWNER_LOGIN, article={"subject": "Impresora no imprime", "body": "No imprime."},
+        "Impresora no imprime",
+        queue="Mesa de Servicio",
+        customer_user="cliente.demo",
+        created_by="tecnico1",
+        owner=OWNER_LOGIN,
+        article={"subject": "Impresora no imprime", "body": "No imprime."},
     )
     # An owner note *before* the closure note does not count: the manual's order is note, then owner.
-    fake.add_article(ticket.ticket_id, created_by="tecnico1", subject="Se modifica propietario",
-                     body="Se modifica propietario")
+    fake.add_article(
+        ticket.ticket_id, created_by="tecnico1", subject="Se modifica propietario", body="Se modifica propietario"
+    )
     receipt = new_client().close(ticket_id=ticket.ticket_id, attention=ATTENTION)
     assert [w.body["Article"]["Subject"] for w in writes(fake)] == ["Atendido", "Se modifica propietario"]
     assert receipt.complete
 
 
-def test_state_changed_back_is_set_again_without_a_new_note(fake: FakeZnuny, tmp_path):
+def test_reopened_ticket_is_a_conflict_unless_reattend(fake: FakeZnuny, tmp_path):
     formats, _ = close_once(fake, tmp_path)
     with fake.store.lock:  # an agent reopens the ticket
         store = fake.store
         store.state_set(store.tickets[TICKET_ID], store.state_by(name="open"), user_id=2)
-    receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
+    # A re-run does not silently close it again: nothing is written.
+    with pytest.raises(ClosureReopened) as ei:
+        new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
+    assert isinstance(ei.value, ClosureConflict) and "reattend" in str(ei.value)
+    assert writes(fake) == []
+    fake.assert_ticket(TICKET_ID, state="open")
+    # Asked to, it sets the state again, without a new note.
+    receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats, reattend=True)
     (write,) = writes(fake)
     assert write.body["Ticket"] == {"State": "Atendido", "Owner": OWNER_LOGIN}
     assert "Article" not in write.body and "Attachment" not in write.body
@@ -160,8 +190,12 @@ def test_note_recognised_after_znuny_normalises_it(fake: FakeZnuny, tmp_path):
 
 def test_different_closure_note_is_a_conflict_with_zero_writes(fake: FakeZnuny):
     # Recording 41: someone already closed it with another text.
-    fake.add_article(TICKET_ID, created_by="tecnico1", subject="Atendido",
-                     body="Se atendió la solicitud en sitio. Impresora reconfigurada.")
+    fake.add_article(
+        TICKET_ID,
+        created_by="tecnico1",
+        subject="Atendido",
+        body="Se atendió la solicitud en sitio. Impresora reconfigurada.",
+    )
     with pytest.raises(ClosureConflict) as ei:
         new_client().close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
     assert isinstance(ei.value, OtrsClosureError)
@@ -179,8 +213,12 @@ def test_earlier_closure_with_other_texts_is_a_conflict(fake: FakeZnuny, tmp_pat
 
 
 def test_reclose_adds_this_closure_anyway(fake: FakeZnuny):
-    fake.add_article(TICKET_ID, created_by="tecnico1", subject="Atendido",
-                     body="Se atendió la solicitud en sitio. Impresora reconfigurada.")
+    fake.add_article(
+        TICKET_ID,
+        created_by="tecnico1",
+        subject="Atendido",
+        body="Se atendió la solicitud en sitio. Impresora reconfigurada.",
+    )
     receipt = new_client().close(ticket_number=TICKET_NUMBER, attention=ATTENTION, reclose=True)
     assert receipt.complete and receipt.writes_sent == 2
     found = notes(fake)

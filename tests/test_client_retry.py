@@ -254,7 +254,8 @@ def test_lost_answer_on_the_note_is_not_resent_when_the_ticket_shows_it(tmp_path
 )
 def test_lost_write_is_resent_when_the_ticket_does_not_show_it(fake: FakeZnuny, tmp_path, fault):
     lost_before_writing(fake, fault)
-    receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
+    receipt = new_client(retry_write_poll=0).close(ticket_id=TICKET_ID, attention=ATTENTION,
+                                                   formats=make_formats(tmp_path))
     assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
                          "TicketUpdate", "TicketUpdate", "TicketGet"]
     assert len([w for w in writes(fake) if is_step1(w.body)]) == 2
@@ -415,7 +416,7 @@ def test_verify_read_failing_after_both_writes_is_not_a_failure(fake: FakeZnuny)
 def test_retry_after_on_a_write_is_honoured_before_the_reread(fake: FakeZnuny):
     fake.inject(Fault.UNAVAILABLE, "TicketUpdate", call=2, retry_after=5)
     sleeps: list[float] = []
-    receipt = new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
+    receipt = new_client(sleeps=sleeps, retry_write_poll=0).close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert sleeps == [5.0]
     assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
                          "TicketUpdate", "TicketUpdate", "TicketGet"]

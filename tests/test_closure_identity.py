@@ -16,9 +16,12 @@ import pytest
 from helpers import make_file
 
 from otrs_closure import ClosureConflict, FormatFiles, Incident, ServiceRequest, UserOnboarding
-from otrs_closure.closure import Closure, assess, file_key, prepare
-from otrs_closure.models import ArticleInfo, AttachmentInfo, TicketSnapshot
+from otrs_closure._ticket import ArticleInfo, TicketSnapshot
+from otrs_closure._workflow.assessment import assess, file_key
+from otrs_closure._workflow.prepare import prepare
+from otrs_closure._workflow.run import Closure
 from otrs_closure.note import NoteTemplates, closure_id, secret_lines
+from otrs_closure.results import AttachmentInfo
 from otrs_closure.settings import ClosureSettings
 
 SETTINGS = ClosureSettings(
@@ -210,8 +213,8 @@ def test_corrected_description_is_another_closure_and_conflicts(formats):
     a = assess(snap, SETTINGS, second)
     assert a.note is None and [x.article_id for x in a.other_closures] == [5]
     with pytest.raises(ClosureConflict, match="reclose=True"):
-        Closure(SETTINGS, None, second)._check_conflict(a, 2)  # type: ignore[arg-type]
-    Closure(SETTINGS, None, second, reclose=True)._check_conflict(a, 2)  # type: ignore[arg-type]
+        Closure(SETTINGS, None, None, second, None).check(a, 2)  # type: ignore[arg-type]
+    Closure(SETTINGS, None, None, second, None, reclose=True).check(a, 2)  # type: ignore[arg-type]
     # the first closure still recognises itself
     assert assess(snap, SETTINGS, first).complete
 

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 from fault_matrix import Inputs, end_state_problems, make_inputs, new_client
 
 from otrs_closure import ClosureConflict, ClosureReceipt, OtrsClosureError, ServiceRequest, StepStatus
-from otrs_closure.closure import prepare
+from otrs_closure._workflow.prepare import prepare
 from otrs_closure.note import NoteTemplates
 from otrs_closure.testing import FakeZnuny
 
@@ -164,6 +165,9 @@ def test_a_doubled_note_is_reported(inputs: Inputs, caplog: pytest.LogCaptureFix
         body = prepare(client.settings, NoteTemplates(), attention, None).body
         first = fake.add_article(tid, created_by="tecnico1", subject="Atendido", body=body)
         second = fake.add_article(tid, created_by="tecnico1", subject="Atendido", body=body)
+        # Both racers set the attended state with their note.
+        requests.patch(f"{url}/Ticket/{tid}", json={"UserLogin": "tecnico1", "Password": "tecnico-pass",
+                                                   "Ticket": {"State": "Atendido"}}, timeout=5).raise_for_status()
         with caplog.at_level("WARNING", logger="otrs_closure"):
             receipt = client.close(ticket_number=number, attention=attention)
     assert receipt.complete and receipt.note_article_id == first

@@ -16,15 +16,15 @@ from helpers import FILE_MAKERS, make_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from otrs_closure.files import (
+from otrs_closure._files import (
     EDITABLE_TYPES,
     SIGNED_SCAN_TYPES,
-    StreamingJSONBody,
     base64_length,
     detect_type,
     prepare_file,
     sanitize_filename,
 )
+from otrs_closure._http.body import StreamingJSONBody
 
 
 @pytest.mark.parametrize("kind", list(FILE_MAKERS))

@@ -177,12 +177,19 @@ def test_missing_template_label_is_an_input_error():
 
 
 def formats_error(field: str, **paths: Path) -> InputError:
+    """The InputError that validate(), plan() and close() all raise, with no request sent."""
+    formats = FormatFiles(**paths)  # paths only: the files are read when a closure is prepared
+    errors = []
     with no_http() as rsps:
-        with pytest.raises(InputError) as ei:
-            FormatFiles(**paths)
+        client = new_client()
+        for call in (client.validate, client.plan, client.close):
+            with pytest.raises(InputError) as ei:
+                call(attention=SR, formats=formats, **({} if call == client.validate else {"ticket_id": TICKET_ID}))
+            errors.append(ei.value)
         assert len(rsps.calls) == 0
-    assert_input_error(ei.value, field)
-    return ei.value
+    assert len({str(e) for e in errors}) == 1
+    assert_input_error(errors[0], field)
+    return errors[0]
 
 
 def test_missing_file(tmp_path):
@@ -262,7 +269,8 @@ def test_unrecognised_content_named_pdf_is_refused(tmp_path, content):
     fake = tmp_path / "scan.pdf"
     fake.write_bytes(content)
     exc = formats_error("formats.signed_scan", signed_scan=fake, editable=make_file(tmp_path, "DOCX"))
-    assert "unrecognised" in exc.problem
+    assert "expected PDF/JPEG/PNG/TIFF" in exc.problem
+    assert ("damaged or unreadable zip" if content.startswith(b"PK") else "unrecognised") in exc.problem
 
 
 def test_zip_that_is_neither_office_nor_odf_is_refused(tmp_path):

@@ -88,8 +88,9 @@ def test_live_bad_input_changes_nothing(settings: ClosureSettings, tmp_path: Pat
     text.write_text("no soy un PDF")
     editable = tmp_path / "alta.docx"
     editable.write_bytes(make_inputs(tmp_path / "ok").contents[1])
-    with pytest.raises(InputError):
-        FormatFiles(signed_scan=text, editable=editable)
+    with _client(settings) as client, pytest.raises(InputError):
+        client.close(ticket_number=number, attention=ServiceRequest(description="Hecho."),
+                     formats=FormatFiles(signed_scan=text, editable=editable))
     client = _client(settings, owner_login="no.existe.agente")
     with client, pytest.raises(InputError) as info:
         client.close(ticket_number=number, attention=ServiceRequest(description="Hecho."))

@@ -32,6 +32,7 @@ from fault_matrix import Inputs, make_inputs
 from faultproxy import NOTE_UPDATE, SCENARIOS, Action, FaultProxy
 
 from otrs_closure import ClosureClient, ClosureReceipt, OtrsClosureError
+from otrs_closure.servers import COMMON_ROUTES
 from otrs_closure.settings import ClosureSettings
 
 PREFIX = "OTRS_CLOSURE_TEST_"
@@ -71,7 +72,7 @@ def _http(settings: ClosureSettings) -> requests.Session:
 
 
 def _call(settings: ClosureSettings, operation: str, ticket_id: int | None = None, **data: Any) -> dict[str, Any]:
-    route = settings.routes[operation]
+    route = settings.routes.get(operation) or COMMON_ROUTES[operation]
     url = settings.service_url + route.path.replace(":TicketID", str(ticket_id or ""))
     auth = {"UserLogin": settings.username, "Password": settings.password.get_secret_value()}
     with _http(settings) as http:

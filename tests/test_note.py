@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otrs_closure import Incident, NoteTemplates, ServiceRequest, UserOnboarding
-from otrs_closure.files import prepare_formats
+from otrs_closure._files import prepare_formats
 from otrs_closure.note import DEFAULT_LABELS, MASK, closure_id, normalize_text, render, render_masked
 
 ONBOARDING = UserOnboarding(description="Alta en nómina.", access_url="https://nomina.example.gob.mx",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 from fault_matrix import Inputs, end_state_problems, make_inputs, new_client
+from helpers import after_step1_session
 from requests.adapters import HTTPAdapter
 
 from otrs_closure import AuthenticationError, PartialClosure, RequestTooLarge, ServerError, StepStatus
@@ -130,8 +131,7 @@ def test_session_dies_by_the_clock_between_the_two_steps(inputs: Inputs):
     fake = FakeZnuny.service_desk()
     tid, number = fake.new_service_desk_ticket()
     with fake.mock() as url:
-        client = new_client(url)
-        client._hooks["after_note"] = lambda: fake.advance(IDLE + 1)
+        client = new_client(url, session_factory=after_step1_session(lambda: fake.advance(IDLE + 1)))
         receipt = client.close(**close_args(number, inputs))
     assert fake.calls("SessionCreate") == 2
     assert end_state_problems(fake.ticket(tid), inputs, receipt=receipt) == []
@@ -185,8 +185,7 @@ def test_session_bound_to_the_client_ip_survives_an_ip_change(inputs: Inputs):
             s.get_adapter("http://x").poolmanager.clear()
 
     with fake.serve() as url:
-        client = new_client(url, session_factory=factory)
-        client._hooks["after_note"] = move
+        client = new_client(url, session_factory=after_step1_session(move, base=factory))
         receipt = client.close(**close_args(number, inputs))
         client.shutdown()
     remotes = [r for r in fake.requests if r.operation == "SessionCreate"]

@@ -8,17 +8,25 @@ from otrs_closure import (
     AccessDenied,
     AuthenticationError,
     ClosureSettings,
+    ConnectError,
+    ConnectionDropped,
+    InputError,
     InvalidParameter,
+    ReadTimeout,
     RequestTooLarge,
     ServerError,
     TicketNotFound,
+    TLSError,
     TransportError,
 )
-from otrs_closure.retry import RetryPolicy, WriteOutcome, is_retryable_read, write_outcome
+from otrs_closure._http.retry import RetryPolicy, WriteOutcome, is_retryable_read, write_outcome
 
 
 def transport(kind: str, reached: bool) -> TransportError:
-    return TransportError("x", may_have_reached_server=reached, kind=kind)
+    cls = {"connect": ConnectError, "timeout": ReadTimeout, "dropped": ConnectionDropped, "tls": TLSError}[kind]
+    exc = cls("x")
+    assert (exc.kind, exc.may_have_reached_server) == (kind, reached)
+    return exc
 
 
 @pytest.mark.parametrize(
@@ -27,7 +35,8 @@ def transport(kind: str, reached: bool) -> TransportError:
         (transport("connect", False), True, WriteOutcome.NOT_SENT),
         (transport("timeout", True), True, WriteOutcome.UNKNOWN),
         (transport("dropped", True), True, WriteOutcome.UNKNOWN),
-        (transport("other", True), True, WriteOutcome.UNKNOWN),
+        # A request that cannot be made (bad URL or header) is a configuration error.
+        (InputError("base_url", "the request cannot be made"), False, WriteOutcome.REJECTED),
         (transport("tls", False), False, WriteOutcome.REJECTED),
         (ServerError("500"), True, WriteOutcome.UNKNOWN),
         (ServerError("429", retry_after=3), True, WriteOutcome.UNKNOWN),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from otrs_closure import ServiceRequest
-from otrs_closure.closure import assess, next_write, prepare
-from otrs_closure.models import ArticleInfo, TicketSnapshot
+from otrs_closure._ticket import ArticleInfo, TicketSnapshot
+from otrs_closure._workflow.assessment import assess
+from otrs_closure._workflow.decision import next_write
+from otrs_closure._workflow.prepare import prepare
 from otrs_closure.note import NoteTemplates
+from otrs_closure.servers import ARTICLE_FIELDS
 from otrs_closure.settings import ClosureSettings
 
 
@@ -23,4 +26,4 @@ def test_the_owner_login_is_compared_as_znuny_looks_it_up() -> None:
                           articles=(note, owner_note))
     a = assess(snap, settings, p)
     assert a.owner_done and a.complete
-    assert next_write(settings, p, a) is None
+    assert next_write(settings, p, a, ARTICLE_FIELDS["channel"]) is None

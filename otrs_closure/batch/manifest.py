@@ -11,10 +11,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from otrs_closure._files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
+from otrs_closure._workflow.prepare import prepare
 from otrs_closure.batch.items import BatchItem, RowProblem, _ticket_names
-from otrs_closure.closure import prepare
 from otrs_closure.errors import InputError
-from otrs_closure.files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
 from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
 from otrs_closure.note import NoteTemplates
 from otrs_closure.settings import ClosureSettings, shown_variable
@@ -132,23 +132,18 @@ def _formats(raw: Mapping[str, Any], base_dir: Path, problems: list[tuple[str, s
         problems.append(("formats", "give both signed_scan and editable"))
         return None
     scan_path, editable_path = base_dir / scan, base_dir / editable
-    try:
-        return FormatFiles(signed_scan=scan_path, editable=editable_path)
-    except InputError as exc:
-        # Report a problem of each file, not only the first one found.
-        found = False
-        for path, role, allowed in (
-            (scan_path, "signed_scan", SIGNED_SCAN_TYPES),
-            (editable_path, "editable", EDITABLE_TYPES),
-        ):
-            try:
-                prepare_file(path, role, allowed)
-            except InputError as file_exc:
-                problems.append((file_exc.field, file_exc.problem))
-                found = True
-        if not found:
-            problems.append((exc.field, exc.problem))
-        return None
+    # Report a problem of each file, not only the first one found.
+    found = False
+    for path, role, allowed in (
+        (scan_path, "signed_scan", SIGNED_SCAN_TYPES),
+        (editable_path, "editable", EDITABLE_TYPES),
+    ):
+        try:
+            prepare_file(path, role, allowed)
+        except InputError as file_exc:
+            problems.append((file_exc.field, file_exc.problem))
+            found = True
+    return None if found else FormatFiles(signed_scan=scan_path, editable=editable_path)
 
 
 def _parse_row(

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.batch.journal import Journal
 from otrs_closure.client import ClosureClient
-from otrs_closure.closure import prepare
 from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError
 
 log = logging.getLogger("otrs_closure.batch")
@@ -85,7 +84,7 @@ class _Run:
                 ticket_id = item.ticket_id
             else:
                 assert item.ticket_number is not None
-                ticket_id = client.transport.search_ticket_number(item.ticket_number)
+                ticket_id = client.resolve(item.ticket_number)
             other = self.claims.claim(ticket_id, item)
             if other is not None:
                 raise InputError(
@@ -115,8 +114,7 @@ class _Run:
 def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
     if item.closure_id is not None:
         return item
-    prepared = prepare(client.settings, client.templates, item.attention, item.formats)
-    return replace(item, closure_id=prepared.closure_id)
+    return replace(item, closure_id=client.validate(attention=item.attention, formats=item.formats))
 
 
 def _check_pool(workers: object, rate_limit: object) -> None:

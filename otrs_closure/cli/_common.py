@@ -17,7 +17,7 @@ from otrs_closure.errors import (
     PartialClosure,
     TicketNotFound,
 )
-from otrs_closure.models import ClosureReceipt
+from otrs_closure.results import ClosureReceipt
 
 # Documented exit codes (README, "CLI").
 EXIT_OK = 0

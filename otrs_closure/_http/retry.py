@@ -2,32 +2,41 @@
 times, how long, and what a failed *write* means.
 
 =====================  ===========================================  =====================
-failure                 reads (SessionCreate, TicketSearch, Get,     writes (TicketUpdate)
-                        the preflight)
+failure                 reads (SessionCreate, TicketSearch, Get)     writes (TicketUpdate:
+                                                                     the two steps, the
+                                                                     repair, the preflight)
 =====================  ===========================================  =====================
-connection refused,     retried with backoff                         resent blindly: the
-connect timeout                                                      request never arrived
-read timeout, dropped   retried with backoff                         re-read the ticket,
-connection                                                           then decide
-5xx, JSON fault, 429,   retried; Retry-After honoured (capped)       re-read the ticket,
-408, non-JSON 200                                                    then decide
-TLS failure, 401/407,   never                                        never
-404, other 4xx
+ConnectError (refused,  retried with backoff                         resent: the request
+connect timeout)                                                     never arrived
+ReadTimeout,            retried with backoff                         re-read the ticket
+ConnectionDropped                                                    (polled for a while),
+                                                                     then decide
+5xx, JSON fault, 429,   retried; Retry-After honoured (capped)       same as above
+408, non-JSON 200
+TLSError, 401/407,      never                                        never
+404, 3xx, other 4xx
 413, AccessDenied,      never                                        never
 InvalidParameter,
 unknown ErrorCode
 500 plain text of the   never (configuration errors)                 never
 REST transport
+InputError (a local     never                                        never (nothing
+file that changed, a                                                 applied: the body was
+bad URL or header)                                                   cut short)
 AuthFail                one new session and one repeat, in the       same
                         transport; then never
 =====================  ===========================================  =====================
 
-The classification itself (``ServerError.retryable``, ``TransportError.kind`` and
-``may_have_reached_server``) is made where the answer is parsed, in
-:mod:`otrs_closure.transport`; the decisions are made here.
+The classification (``ServerError.retryable``, the :class:`TransportError` subclasses
+and ``may_have_reached_server``) is made where the answer is read, in
+:mod:`otrs_closure._http.answers` and :mod:`otrs_closure._http.wire`; the decisions are
+made here, and nowhere else.
 
 Attempts (first included) and the total time are bounded by
-``ClosureSettings.retry_attempts`` and ``retry_max_seconds``.
+``ClosureSettings.retry_attempts`` and ``retry_max_seconds``; after a write whose
+outcome is unknown the ticket is re-read after at least ``retry_write_settle`` seconds,
+and re-read again (:meth:`RetryPolicy.poll_waits`) for up to ``retry_write_poll``
+seconds before the write is resent.
 """
 
 from __future__ import annotations
@@ -42,12 +51,13 @@ from typing import TYPE_CHECKING
 
 import tenacity
 
-from otrs_closure.errors import OtrsClosureError, ServerError, TransportError
+from otrs_closure.errors import OtrsClosureError, ServerError, TLSError, TransportError
 
 if TYPE_CHECKING:  # pragma: no cover
     from otrs_closure.settings import ClosureSettings
 
 __all__ = ["RetryPolicy", "WriteOutcome", "write_outcome", "is_retryable_read"]
+
 
 log = logging.getLogger("otrs_closure.retry")
 
@@ -62,8 +72,10 @@ class WriteOutcome(Enum):
 
 def is_retryable_read(exc: BaseException) -> bool:
     """Whether a failed read is worth another attempt."""
+    if isinstance(exc, TLSError):
+        return False
     if isinstance(exc, TransportError):
-        return exc.kind != "tls"
+        return True
     if isinstance(exc, ServerError):
         return exc.retryable
     return False
@@ -71,9 +83,9 @@ def is_retryable_read(exc: BaseException) -> bool:
 
 def write_outcome(exc: BaseException) -> WriteOutcome:
     """Classify a failed TicketUpdate."""
+    if isinstance(exc, TLSError):
+        return WriteOutcome.REJECTED
     if isinstance(exc, TransportError):
-        if exc.kind == "tls":
-            return WriteOutcome.REJECTED
         return WriteOutcome.UNKNOWN if exc.may_have_reached_server else WriteOutcome.NOT_SENT
     if isinstance(exc, ServerError) and exc.retryable:
         return WriteOutcome.UNKNOWN
@@ -90,6 +102,7 @@ class RetryPolicy:
     backoff_max: float = 8.0
     retry_after_max: float = 30.0
     write_settle: float = 2.0
+    write_poll: float = 10.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     @classmethod
@@ -101,6 +114,7 @@ class RetryPolicy:
             backoff_max=s.retry_backoff_max,
             retry_after_max=s.retry_after_max,
             write_settle=s.retry_write_settle,
+            write_poll=s.retry_write_poll,
             sleep=sleep,
         )
 
@@ -144,6 +158,20 @@ class RetryPolicy:
         if exc is not None and write_outcome(exc) is WriteOutcome.UNKNOWN:
             wait = max(wait, self.write_settle)
         return wait
+
+    def poll_waits(self) -> list[float]:
+        """The waits between the re-reads that look for a write whose outcome is unknown,
+        after the first one: doubling from 0.5 s, in all at most ``write_poll`` seconds
+        (a list, so the count is bounded whatever the clock does)."""
+        waits: list[float] = []
+        step, total = 0.5, 0.0
+        while total + step <= self.write_poll + 1e-9:
+            waits.append(step)
+            total += step
+            step = min(step * 2, 4.0)
+        if total < self.write_poll - 1e-9:
+            waits.append(self.write_poll - total)
+        return waits
 
     def writes(self) -> tenacity.Retrying:
         """The retrying loop for one TicketUpdate step: every attempt after an UNKNOWN

@@ -1,0 +1,194 @@
+"""The wire: sends one shaped :class:`~otrs_closure._http.shaping.Call` on a pooled,
+thread-shared ``requests.Session`` — timeouts, TLS settings, no redirects, streamed
+bodies, bounded answers — and turns every failure of the exchange into the
+:class:`~otrs_closure.errors.TransportError` type that says whether the request may
+have reached the server.
+
+Logs name the operation, method, route and status; never URLs with their query,
+bodies, passwords or session ids. Neither do raised errors: they keep only the
+operating system's words for a failure, never the requests exception (whose text holds
+the URL with its query).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from otrs_closure._files import FileChanged
+from otrs_closure._http.answers import Answer
+from otrs_closure._http.shaping import Call
+from otrs_closure.errors import (
+    ConnectError,
+    ConnectionDropped,
+    InputError,
+    ReadTimeout,
+    ServerError,
+    TLSError,
+    TransportError,
+)
+from otrs_closure.settings import ClosureSettings
+
+__all__ = ["Wire", "POOL_SIZE"]
+
+log = logging.getLogger("otrs_closure.transport")
+
+#: Keep-alive connections kept per host: one per worker of the largest batch pool.
+POOL_SIZE = 64
+_READ_CHUNK = 256 * 1024
+
+
+def _chain(exc: BaseException) -> list[object]:
+    """The exception, its args, causes and urllib3 ``reason``s, flattened."""
+    seen: list[object] = []
+    stack: list[object] = [exc]
+    while stack:
+        cur = stack.pop()
+        if cur is None or any(cur is s for s in seen):
+            continue
+        seen.append(cur)
+        if isinstance(cur, BaseException):
+            stack.extend([cur.__cause__, cur.__context__, getattr(cur, "reason", None)])
+            stack.extend(a for a in cur.args if isinstance(a, BaseException))
+    return seen
+
+
+def _reason(chain: list[object]) -> str:
+    """The operating system's or the TLS library's own words for a failure ("[Errno 111]
+    Connection refused", "certificate verify failed…"). Only those: the messages of
+    requests and urllib3 hold the request's URL, whose query may carry the SessionID."""
+    for cur in reversed(chain):
+        if isinstance(cur, OSError) and type(cur).__module__ in ("builtins", "socket", "ssl"):
+            return str(cur)[:200]
+    return ""
+
+
+_CONFIGURATION = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.URLRequired,
+    requests.exceptions.InvalidProxyURL,
+)
+
+
+def transport_error(exc: requests.RequestException, operation: str, ticket: str | int | None) -> TransportError:
+    """The TransportError for a requests failure, by what it says about the request."""
+    chain = _chain(exc)
+    ctx: dict[str, Any] = {"operation": operation, "ticket": ticket}
+    reason = _reason(chain)
+    detail = f" ({type(exc).__name__}{': ' + reason if reason else ''})"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TLSError("TLS handshake or certificate verification failed" + detail, **ctx)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ConnectError("could not connect to the server in time" + detail, **ctx)
+    if any(isinstance(c, (NewConnectionError, NameResolutionError, ConnectionRefusedError)) for c in chain):
+        return ConnectError("could not connect to the server" + detail, **ctx)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return ReadTimeout("no answer from the server in time" + detail, **ctx)
+    return ConnectionDropped("the connection was dropped before an answer arrived" + detail, **ctx)
+
+
+class Wire:
+    """One keep-alive connection pool shared by every thread of a client."""
+
+    def __init__(
+        self,
+        settings: ClosureSettings,
+        session_factory: Callable[[], requests.Session] = requests.Session,
+    ) -> None:
+        self.settings = settings
+        self._http = session_factory()
+        if session_factory is requests.Session:  # a caller's own session keeps its adapters
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+            self._http.mount("http://", adapter)
+            self._http.mount("https://", adapter)
+        self._count_lock = threading.Lock()
+        self.requests_sent: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"<Wire {self.settings.service_url}>"
+
+    def close(self) -> None:
+        """Close the pooled connections (new ones are opened on demand)."""
+        self._http.close()
+
+    def send(self, call: Call) -> Answer:
+        """One exchange. Raises a TransportError subclass when it fails, InputError when
+        the request cannot be made (a bad URL or header; a file that changed after it was
+        checked — the body is then cut short, so the server cannot have acted on it)."""
+        s = self.settings
+        with self._count_lock:
+            self.requests_sent[call.operation] += 1
+        route = urlsplit(call.url).path[len(urlsplit(s.service_url).path) :] or "/"
+        started = time.perf_counter()
+        log.debug("→ %s %s (%s)", call.method, route, call.operation)
+        response: requests.Response | None = None
+        try:
+            response = self._http.request(
+                call.method,
+                call.url,
+                params=dict(call.query) or None,
+                data=call.body(),
+                headers=dict(call.headers),
+                timeout=(s.connect_timeout, s.read_timeout),
+                verify=s.tls_verify,
+                # A redirect is never followed: requests would resend the credentials to the
+                # new address and turn a POST into a GET. The answer reports it instead.
+                allow_redirects=False,
+                stream=True,
+            )
+            answer = Answer(response.status_code, response.headers, self._read(response, call))
+        except FileChanged as exc:
+            error: Exception = InputError(f"formats.{exc.role}", exc.problem)
+        except _CONFIGURATION as exc:
+            error = InputError("base_url", f"the request cannot be made ({type(exc).__name__}); check the settings")
+        except requests.RequestException as exc:
+            error = transport_error(exc, call.operation, call.ticket)
+        else:
+            log.debug(
+                "← %s %s %d in %.0f ms", call.method, route, answer.status, 1000 * (time.perf_counter() - started)
+            )
+            return answer
+        finally:
+            if response is not None:
+                response.close()
+        # Raised outside the handler, so that the requests exception is neither its
+        # __cause__ nor its __context__ (its text holds the URL with the query string).
+        raise error
+
+    def _read(self, response: requests.Response, call: Call) -> bytes:
+        """The answer's bytes, at most ``max_answer_bytes`` of them."""
+        limit = self.settings.max_answer_bytes
+        declared = response.headers.get("Content-Length", "")
+        too_large = ServerError(
+            f"the answer is larger than max_answer_bytes ({limit})",
+            retryable=False,
+            operation=call.operation,
+            ticket=call.ticket,
+            http_status=response.status_code,
+        )
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_READ_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        # Streamed so that the read is bounded; kept on the response as requests would
+        # without streaming, so that response hooks and test doubles can still read it.
+        response._content = data
+        return data

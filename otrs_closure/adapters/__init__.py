@@ -1,0 +1,1 @@
+"""Adapters: adopt what a script already has (an existing pyotrs client)."""
