@@ -308,21 +308,30 @@ class ClosureSettings(BaseModel):
         return str(self.ca_bundle) if self.ca_bundle else True
 
     # -- construction --------------------------------------------------------------
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+            return
+        except ValidationError as exc:
+            error = self._input_error(exc)
+        # Raised outside the handler: pydantic's error must not ride along as __context__.
+        raise error
+
+    @classmethod
+    def _input_error(cls, exc: ValidationError) -> InputError:
+        err = exc.errors(include_input=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not field:  # a model validator: its message starts with "<field>: "
+            name, sep, rest = msg.partition(": ")
+            field, msg = (name, rest) if sep and name in cls.model_fields else ("settings", msg)
+        return InputError(field, msg)
+
     @classmethod
     def build(cls, **values: Any) -> ClosureSettings:
-        """Validate ``values``; a problem becomes an :class:`InputError` naming the field."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            err = exc.errors(include_input=False)[0]
-            field = ".".join(str(p) for p in err["loc"])
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            if not field:  # a model validator: its message starts with "<field>: "
-                name, sep, rest = msg.partition(": ")
-                field, msg = (name, rest) if sep and name in cls.model_fields else ("settings", msg)
-        # Raised outside the handler: pydantic's error, which quotes the inputs (the
-        # password among them), must not ride along as the InputError's __context__.
-        raise InputError(field, msg)
+        """Validate ``values``; a problem is an :class:`InputError` naming the field (as
+        constructing the settings directly does)."""
+        return cls(**values)
 
     @classmethod
     def env_values(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

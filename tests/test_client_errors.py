@@ -376,3 +376,93 @@ def test_server_max_length_below_the_setting_answers_413(tmp_path):
     assert ei.value.http_status == 413
     assert of(fake, "TicketUpdate")[-1].status == 413 and len(of(fake, "TicketUpdate")) == 2
     fake.assert_ticket(TICKET_ID, state="new", article_count=1)
+
+
+# -- the errors a caller acts on: decided from what the ticket shows ----------------------------
+
+
+def test_a_write_refused_on_every_attempt_with_nothing_applied_is_the_servers_error(fake: FakeZnuny):
+    """503 on every attempt of step 1, and the ticket, read again, untouched: writing did
+    not start, so the server's error (not PartialClosure, which means "run me again")."""
+    fake.inject(Fault.UNAVAILABLE, "TicketUpdate", call=2, times=10, retry_after=0)
+    with pytest.raises(ServerError) as ei:
+        close(new_client(retry_write_poll=0))
+    assert not isinstance(ei.value, PartialClosure) and ei.value.http_status == 503
+    fake.assert_ticket(TICKET_ID, state="new", notes_with_subject={"Atendido": 0})
+
+
+def test_a_half_closed_ticket_is_a_partial_closure_on_every_run(fake: FakeZnuny):
+    """Step 2 denied: PartialClosure with its receipt — on the first run and on the next,
+    whatever this call itself managed to send."""
+    denied = gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update owner!")
+    with door(fake, Answer("TicketUpdate", call=3, json=denied)):
+        with pytest.raises(PartialClosure) as first:
+            close()
+    # The next run (a new client, its preflight off to keep the count simple) sends only step
+    # 2: the fake's third TicketUpdate (the first run's step 2 was answered in front of it).
+    with door(fake, Answer("TicketUpdate", call=3, json=denied)):
+        client = new_client(preflight=False)
+        with pytest.raises(PartialClosure) as second:
+            close(client)
+    for ei in (first, second):
+        assert isinstance(ei.value.cause, AccessDenied)
+        assert ei.value.receipt.remaining == ["owner", "owner_note"]
+        assert ei.value.receipt.note_article_id is not None
+    assert second.value.receipt.steps.note.value == "already_done"
+
+
+def test_the_preflight_refused_is_the_servers_error_and_writes_nothing(fake: FakeZnuny):
+    denied = gi_error("TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!")
+    with door(fake, Answer("TicketUpdate", call=1, json=denied)), pytest.raises(AccessDenied):
+        close()
+    assert [w for w in of(fake, "TicketUpdate") if w.status == 200] == []
+
+
+def test_an_unknown_preflight_outcome_is_settled_by_reading_the_ticket(fake: FakeZnuny):
+    """The preflight is sent under the write rules: after a lost answer the ticket is read
+    (unchanged) before it is sent again — never retried blindly as a read."""
+    fake.inject(Fault.TIMEOUT_AFTER_APPLY, "TicketUpdate", call=1)
+    receipt = close(new_client(retry_write_poll=0))
+    assert receipt.complete
+    assert ops(fake)[:5] == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketGet", "TicketUpdate"]
+
+
+def test_the_server_accepting_the_preflight_is_a_compatibility_error(fake: FakeZnuny):
+    from otrs_closure import ServerCompatibilityError
+
+    accepted = {"TicketID": str(TICKET_ID), "TicketNumber": TICKET_NUMBER}
+    with door(fake, Answer("TicketUpdate", call=1, json=accepted)), pytest.raises(ServerCompatibilityError) as ei:
+        close()
+    assert ei.value.field == "preflight" and "preflight=False" in str(ei.value)
+
+
+def test_an_invalid_url_or_header_is_a_configuration_error_never_retried(fake: FakeZnuny, monkeypatch):
+    def invalid(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise requests.exceptions.InvalidHeader("Invalid leading whitespace in header value")
+
+    client = new_client()
+    monkeypatch.setattr(requests.Session, "request", invalid)
+    with pytest.raises(InputError) as ei:
+        close(client)
+    assert ei.value.field == "base_url" and client.requests_sent == {"SessionCreate": 1}
+
+
+def test_repairs_are_bounded_and_never_resend_the_same_files(fake: FakeZnuny, tmp_path):
+    """The server creates the note, then fails its attachments, every time: one repair per
+    call, two in all, then a clear error — never a pile of empty "Formatos adjuntos"."""
+    from helpers import make_formats
+
+    formats = make_formats(tmp_path)
+    from otrs_closure.testing import WriteStep
+
+    fake.fail_write(WriteStep.ATTACHMENT, times=100)
+    for _ in range(4):
+        with pytest.raises(PartialClosure) as ei:
+            new_client(retry_write_poll=0).close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
+        assert ei.value.receipt.remaining[0] == "attachments"
+    repairs = [w for w in of(fake, "TicketUpdate") if (w.body or {}).get("Article", {}).get("Subject")
+               == "Formatos adjuntos"]
+    assert len(repairs) == 2
+    assert len(fake.ticket(TICKET_ID).articles_with_subject("Formatos adjuntos")) == 2
+    assert len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
+    assert "attach the files by hand" in str(ei.value.cause)

@@ -421,3 +421,46 @@ def test_retry_after_on_a_write_is_honoured_before_the_reread(fake: FakeZnuny):
     assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
                          "TicketUpdate", "TicketUpdate", "TicketGet"]
     assert receipt.complete and len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
+
+
+# -- a slow commit: polled for before anything is resent --------------------------------------
+
+
+def test_a_write_committed_after_its_answer_timed_out_is_found_by_polling_not_resent(fake: FakeZnuny):
+    """The server commits step 1 only after the client gave up on the answer (a proxy timed
+    out first): the client keeps re-reading for ``retry_write_poll`` seconds, finds the
+    note, and does not send it again."""
+    from helpers import SERVICE_URL, hooked_session
+
+    fake.inject(Fault.UNAVAILABLE, "TicketUpdate", call=2, retry_after=0)  # not applied (yet)
+    lost: list[bytes] = []
+    gets_after = []
+
+    def on_answer(response: requests.Response) -> None:
+        request = response.request
+        if request.method == "PATCH" and response.status_code == 503:
+            lost.append(request.body)  # type: ignore[arg-type]
+        elif request.method == "GET" and lost:
+            gets_after.append(1)
+            if len(gets_after) == 2:  # the server finishes the write now, late
+                requests.patch(SERVICE_URL + f"/Ticket/{TICKET_ID}", data=lost[0],
+                               headers={"Content-Type": "application/json"}, timeout=5)
+
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps, session_factory=hooked_session(on_answer), retry_write_poll=10)
+    receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert receipt.complete
+    assert client.requests_sent["TicketUpdate"] == 3  # preflight, step 1 once, step 2
+    assert len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
+    assert sleeps[1:3] == [0.5, 1.0]  # after the settle wait: the first poll waits
+
+
+def test_the_poll_is_bounded_then_the_write_is_resent(fake: FakeZnuny):
+    fake.inject(Fault.UNAVAILABLE, "TicketUpdate", call=2, retry_after=0)
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps, retry_write_poll=3)
+    receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert receipt.complete and len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
+    polls = [s for s in sleeps if s in (0.5, 1.0, 1.5)]
+    assert sum(polls) == 3.0  # 0.5 + 1 + 1.5: the window, then the resend
+    assert client.requests_sent["TicketUpdate"] == 4  # preflight, step 1 twice, step 2

@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from fault_matrix import Inputs, end_state_problems, make_inputs, new_client
 
-from otrs_closure import ClosureConflict, ClosureReceipt, OtrsClosureError, ServiceRequest, StepStatus
+from otrs_closure import ClosureClient, ClosureConflict, ClosureReceipt, OtrsClosureError, ServiceRequest, StepStatus
 from otrs_closure._workflow.prepare import prepare
 from otrs_closure.note import NoteTemplates
 from otrs_closure.testing import FakeZnuny
@@ -84,6 +85,24 @@ def test_separate_clients_sharing_a_lock_dir_never_double(inputs: Inputs, tmp_pa
     assert sum(r.steps.note is StepStatus.DONE for r in results) == 1
     assert end_state_problems(fake.ticket(tid), inputs) == []
     assert list(tmp_path.glob(f"otrs-closure-*-{tid}.lock"))
+
+
+@posix_only
+def test_a_lock_dir_locks_the_server_not_the_spelling_of_its_url(inputs: Inputs, tmp_path: Path):
+    """Clients naming one server differently (127.0.0.1, localhost, upper case, an explicit
+    default port…) share its locks: racing, they still write the note once."""
+    fake = FakeZnuny.service_desk()
+    tid, number = fake.new_service_desk_ticket()
+    with fake.serve(latency=0.01) as url:
+        port = urlsplit(url).port
+        spellings = [f"http://127.0.0.1:{port}", f"http://localhost:{port}", f"HTTP://LOCALHOST:{port}/",
+                     f"http://127.0.0.1:{port}/"]
+        clients = [ClosureClient(base_url=s, username="tecnico1", password="tecnico-pass", owner_login="agente.mesa",
+                                 sleep=lambda s: None, lock_dir=tmp_path) for s in spellings]
+        results = only_receipts(race(4, lambda i: clients[i].close(
+            ticket_number=number, attention=inputs.attention, formats=inputs.formats)))
+    assert sum(r.steps.note is StepStatus.DONE for r in results) == 1
+    assert end_state_problems(fake.ticket(tid), inputs) == []
 
 
 def spawn(url: str, number: str, inputs: Inputs, start_at: float, **extra: object) -> subprocess.Popen[str]:

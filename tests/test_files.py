@@ -232,3 +232,181 @@ def test_streaming_body_does_not_load_whole_files(tmp_path, monkeypatch):
     while body.read(8192):
         pass
     assert reads and all(0 < n <= 3 * 64 * 1024 for n in reads)
+
+
+# -- a file is uploaded exactly as validated, or not at all (through the public API) -------------
+
+import os  # noqa: E402
+import struct  # noqa: E402
+import zipfile  # noqa: E402
+
+from helpers import (  # noqa: E402
+    TICKET_ID,
+    door,
+    hooked_session,
+    make_formats,
+    new_client,
+    of,
+    service_desk,
+)
+
+from otrs_closure import FormatFiles, InputError, ServiceRequest  # noqa: E402
+
+SR = ServiceRequest(description="Impresora reconfigurada.")
+
+
+def _changing_after_login(change):  # type: ignore[no-untyped-def]
+    """A session_factory whose session runs ``change()`` once, when the login is answered:
+    after close() validated the files, before step 1 streams them."""
+    done = []
+
+    def on_answer(response):  # type: ignore[no-untyped-def]
+        if response.request.url.endswith("/Session") and not done:
+            done.append(1)
+            change()
+
+    return hooked_session(on_answer)
+
+
+def _close_with_change(tmp_path, change):  # type: ignore[no-untyped-def]
+    fake = service_desk()
+    formats = make_formats(tmp_path)
+    with door(fake):
+        client = new_client(session_factory=_changing_after_login(lambda: change(formats)))
+        with pytest.raises(InputError) as ei:
+            client.close(ticket_id=TICKET_ID, attention=SR, formats=formats)
+    return fake, ei.value
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.signed_scan.write_bytes(f.signed_scan.read_bytes()[:-40]),  # truncated
+        lambda f: f.signed_scan.write_bytes(f.signed_scan.read_bytes() + b"%% more"),  # grown
+        # swapped for bytes of the same size and another type
+        lambda f: f.signed_scan.write_bytes(b"MZ" + b"\0" * (f.signed_scan.stat().st_size - 2)),
+        lambda f: f.signed_scan.unlink(),  # moved away
+    ],
+    ids=["truncated", "grown", "swapped", "moved"],
+)
+def test_a_file_changed_after_validation_is_never_uploaded(tmp_path, change):
+    fake, exc = _close_with_change(tmp_path, change)
+    assert exc.field == "formats.signed_scan" and "formato_firmado.pdf" in exc.problem
+    # Step 1 was sent once and cut short: the server never acted on it, and nothing was
+    # resent (the caller's file is an input error, not a dropped connection).
+    steps = [w for w in of(fake, "TicketUpdate") if w.body is not None and "Attachment" in (w.body or {})]
+    assert steps == []
+    fake.assert_ticket(TICKET_ID, state="new", owner="tecnico1", notes_with_subject={"Atendido": 0})
+
+
+def test_an_in_place_rewrite_with_the_mtime_restored_is_checked_again(tmp_path):
+    """The check is cached per file identity; a rewrite that restores the mtime still
+    changes the ctime, so a file turned into another type is refused, not served from cache."""
+    formats = make_formats(tmp_path)
+    client = new_client()
+    client.validate(attention=SR, formats=formats)
+    st = formats.signed_scan.stat()
+    formats.signed_scan.write_bytes(b"GIF89a" + b"\0" * (st.st_size - 6))  # same size, another type
+    os.utime(formats.signed_scan, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(InputError, match="unrecognised"):
+        client.validate(attention=SR, formats=formats)
+
+
+def test_a_huge_sparse_file_is_refused_by_its_size_without_being_read(tmp_path, monkeypatch):
+    huge = tmp_path / "escaneo.pdf"
+    with huge.open("wb") as fh:
+        fh.write(b"%PDF-1.4\n")
+        fh.truncate(4 * 1024**3)  # 4 GiB, sparse: nothing on disk
+    reads = []
+    real_open = Path.open
+
+    def spying_open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self == huge:
+            reads.append(1)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spying_open)
+    formats = FormatFiles(signed_scan=huge, editable=make_formats(tmp_path / "e").editable)
+    with pytest.raises(InputError, match="can carry") as ei:
+        new_client().validate(attention=SR, formats=formats)
+    assert ei.value.field == "formats.signed_scan"
+    assert reads == []  # neither hashed nor typed
+
+
+# -- zip containers: every hostile one an InputError, cheaply -------------------------------------
+
+
+def _odt_with(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "alta.odt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", "<office:document-content/>")
+    data = bytearray(path.read_bytes())
+    mutate(data)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _set_flag_encrypted(data: bytearray) -> None:
+    # general purpose bit 0 in the local header and in the central directory entry
+    data[6] |= 0x1
+    cd = data.find(b"PK\x01\x02")
+    data[cd + 8] |= 0x1
+
+
+def _set_method(method: int):  # type: ignore[no-untyped-def]
+    def mutate(data: bytearray) -> None:
+        struct.pack_into("<H", data, 8, method)
+        cd = data.find(b"PK\x01\x02")
+        struct.pack_into("<H", data, cd + 10, method)
+
+    return mutate
+
+
+def _corrupt_deflate(tmp_path: Path) -> Path:
+    path = tmp_path / "alta.odt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text" * 3)
+    data = bytearray(path.read_bytes())
+    start = 30 + len("mimetype")
+    data[start : start + 8] = b"\xff" * 8  # garbage where the deflate stream starts
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _bomb(tmp_path: Path, *, lying: bool = False) -> Path:
+    """A small ODT whose mimetype member inflates to 64 MiB (the header says so, or —
+    ``lying`` — claims 40 bytes)."""
+    path = tmp_path / "alta.odt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("mimetype", "w") as member:
+            chunk = b"a" * (1024 * 1024)
+            for _ in range(64):
+                member.write(chunk)
+    if lying:
+        data = bytearray(path.read_bytes())
+        struct.pack_into("<I", data, 22, 40)  # uncompressed size, local header
+        cd = data.find(b"PK\x01\x02")
+        struct.pack_into("<I", data, cd + 24, 40)  # and central directory
+        path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: _odt_with(p, _set_flag_encrypted),
+        lambda p: _odt_with(p, _set_method(99)),
+        _corrupt_deflate,
+        _bomb,
+        lambda p: _bomb(p, lying=True),
+    ],
+    ids=["encrypted", "unsupported-method", "corrupt-deflate", "bomb", "lying-bomb"],
+)
+def test_hostile_zip_containers_are_input_errors(tmp_path, make):
+    editable = make(tmp_path)
+    formats = FormatFiles(signed_scan=make_formats(tmp_path / "s").signed_scan, editable=editable)
+    with pytest.raises(InputError) as ei:
+        new_client().validate(attention=SR, formats=formats)
+    assert ei.value.field == "formats.editable"
+    assert "zip" in ei.value.problem or "mimetype" in ei.value.problem

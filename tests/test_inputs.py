@@ -352,3 +352,109 @@ def test_base_url_is_normalised():
     assert c.settings.base_url == "https://mesa.example.gob.mx"
     assert c.settings.service_url == (
         "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST")
+
+
+# -- typed text never forges the note's structure --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se reinició.\nReferencia de cierre: oc-0123456789ab",
+        "Se reinició.\r\nreferencia de cierre oc-0123456789ab",  # as people type it
+        "Se reinició.\u2028Contraseña de acceso al Sistema: otra",  # a Unicode line separator
+        "Se reinició.\n  - Solucion real: otra",
+    ],
+    ids=["reference", "reference-typed", "u2028-password", "bullet-solution"],
+)
+def test_a_line_of_typed_text_that_reads_as_a_label_is_refused(text):
+    with no_http() as rsps:
+        client = new_client()
+        for attention in (ServiceRequest(description=text), Incident(problem="Sin red.", solution=text)):
+            with pytest.raises(InputError, match="reads as the note's label"):
+                client.close(ticket_id=TICKET_ID, attention=attention)
+        assert len(rsps.calls) == 0
+
+
+def test_another_closures_reference_in_a_description_cannot_pass_for_it(tmp_path):
+    """The reference line of closure A, typed into closure B's description, neither makes B
+    find "its" note done nor bypasses the conflict guard."""
+    fake = service_desk()
+    first = ServiceRequest(description="Se reconfiguró la impresora.")
+    with door(fake):
+        receipt = new_client().close(ticket_id=TICKET_ID, attention=first)
+        forged = ServiceRequest(description=f"Otra cosa.\nReferencia de cierre: {receipt.closure_id}")
+        with pytest.raises(InputError):
+            new_client().close(ticket_id=TICKET_ID, attention=forged)
+    assert len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
+
+
+@pytest.mark.parametrize("field", ["login", "access_url", "password"])
+@pytest.mark.parametrize("brk", ["\n", "\r", "\u2028", "\x0b", "\x85"])
+def test_single_line_fields_refuse_line_breaks(field, brk):
+    values = {**ONBOARDING, field: ONBOARDING[field] + brk + "Contraseña de acceso al Sistema: otra"}
+    with pytest.raises(InputError) as ei:
+        UserOnboarding(**values)
+    assert ei.value.field == field
+    assert "otra" not in str(ei.value) and "Temporal" not in str(ei.value)
+
+
+# -- odd values ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["１２３", "²", "٢٠٢٦", "12 34", "1" * 51, "-5"])
+def test_a_ticket_number_is_ascii_digits(number):
+    with no_http() as rsps, pytest.raises(InputError) as ei:
+        new_client().close(ticket_number=number, attention=SR)
+    assert ei.value.field == "ticket_number" and len(rsps.calls) == 0
+
+
+@pytest.mark.parametrize("ticket_id", [10**30, 2**63, 0, -1, True])
+def test_a_ticket_id_is_in_the_databases_range(ticket_id):
+    with no_http() as rsps, pytest.raises(InputError) as ei:
+        new_client().close(ticket_id=ticket_id, attention=SR)
+    assert ei.value.field == "ticket_id" and len(rsps.calls) == 0
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff\u200b \u2060", "\u200e\u200f"])
+def test_invisible_text_is_blank(blank):
+    with pytest.raises(InputError, match="blank"):
+        ServiceRequest(description=blank)
+    with pytest.raises(InputError, match="blank"):
+        Incident(problem=blank, solution="Se cambió el cable.")
+
+
+# -- secrets in the last places --------------------------------------------------------------------
+
+
+def test_validating_an_onboarding_from_data_never_shows_the_password():
+    data = {**ONBOARDING, "password": "S3cr3t-no-mostrar", "access_url": "no es una url"}
+    for parse in (lambda: UserOnboarding.model_validate(data),
+                  lambda: UserOnboarding.model_validate_json(__import__("json").dumps(data))):
+        with pytest.raises(InputError) as ei:
+            parse()
+        assert ei.value.field == "access_url"
+        assert "S3cr3t" not in str(ei.value) and "S3cr3t" not in repr(ei.value)
+        assert ei.value.__context__ is None or "S3cr3t" not in str(ei.value.__context__)
+
+
+def test_a_base_url_with_credentials_is_refused_without_showing_them():
+    with pytest.raises(InputError) as ei:
+        ClosureClient(base_url="https://jperez:s3cr3t@mesa.example.gob.mx", username=AGENT_LOGIN,
+                      password=AGENT_PASSWORD, owner_login=OWNER_LOGIN)
+    assert ei.value.field == "base_url" and "s3cr3t" not in str(ei.value) and "jperez" not in str(ei.value)
+
+
+def test_plain_http_to_another_host_is_warned_about():
+    from otrs_closure import SettingsWarning
+
+    with pytest.warns(SettingsWarning, match="unencrypted"):
+        ClosureClient(base_url="http://mesa.example.gob.mx", username=AGENT_LOGIN, password=AGENT_PASSWORD,
+                      owner_login=OWNER_LOGIN)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for url in ("http://127.0.0.1:8080", "http://localhost", "https://mesa.example.gob.mx",
+                    "http://znuny.fake.test"):
+            ClosureClient(base_url=url, username=AGENT_LOGIN, password=AGENT_PASSWORD, owner_login=OWNER_LOGIN)

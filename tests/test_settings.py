@@ -46,3 +46,64 @@ def test_build_names_the_field() -> None:
     with pytest.raises(InputError) as info:
         ClosureSettings.build(base_url="ftp://h.mx", **BASE)
     assert info.value.field == "base_url"
+
+
+def test_an_unknown_operation_in_the_routes_is_refused_with_a_suggestion() -> None:
+    with pytest.raises(InputError, match="did you mean TicketSearch") as ei:
+        ClosureSettings.from_env({"OTRS_CLOSURE_BASE_URL": "https://h.mx", "OTRS_CLOSURE_USERNAME": "u",
+                                  "OTRS_CLOSURE_PASSWORD": "p", "OTRS_CLOSURE_OWNER_LOGIN": "o",
+                                  "OTRS_CLOSURE_ROUTES": '{"TicketSerch": {"method": "GET", "path": "/Ticket"}}'})
+    assert ei.value.field == "routes"
+
+
+def test_a_misspelled_variable_is_warned_about_with_the_right_name() -> None:
+    from otrs_closure import SettingsWarning
+
+    env = {"OTRS_CLOSURE_BASE_URL": "https://h.mx", "OTRS_CLOSURE_USERNAME": "u", "OTRS_CLOSURE_PASSWORD": "p",
+           "OTRS_CLOSURE_OWNER_LOGIN": "o", "OTRS_CLOSURE_READ_TIMOUT": "5",
+           # not settings, and not to be warned about: the suite's and the onboarding passwords
+           "OTRS_CLOSURE_TEST_BASE_URL": "x", "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA": "Temporal#2026"}
+    with pytest.warns(SettingsWarning) as record:
+        s = ClosureSettings.from_env(env)
+    assert [str(w.message) for w in record] == [
+        "OTRS_CLOSURE_READ_TIMOUT is not a setting; did you mean OTRS_CLOSURE_READ_TIMEOUT?"]
+    assert s.read_timeout == 60.0
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_ONBOARDING_PASSWORD", "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA_2"])
+def test_onboarding_password_variables_are_the_documented_ones(name: str) -> None:
+    from otrs_closure.settings import check_password_variable
+
+    assert check_password_variable(name) == name
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_PASSWORD", "HOME", "PATH", "OTRS_CLOSURE_ONBOARDING_PASSWORDX",
+                                  "otrs_closure_onboarding_password", "Temporal#2026"])
+def test_no_other_variable_may_carry_an_onboarding_password(name: str) -> None:
+    from otrs_closure.settings import check_password_variable
+
+    with pytest.raises(InputError) as ei:
+        check_password_variable(name)
+    assert ei.value.field == "password_env" and "Temporal" not in str(ei.value)
+
+
+@pytest.mark.parametrize("server", ["otrs5", "otrs6", "otobo", "znuny65", "znuny7"])
+def test_a_named_server_sets_what_would_otherwise_be_learned(server: str) -> None:
+    from otrs_closure import PROFILES, ClosureClient
+
+    client = ClosureClient(base_url="https://h.mx", username="u", password="p", owner_login="o", server=server)
+    info = client.server
+    assert info.profile == server and info.product == PROFILES[server].product
+    assert info.article_fields == PROFILES[server].article_fields.name
+    assert info.search_route == PROFILES[server].routes["TicketSearch"]
+    assert info.session_header is PROFILES[server].session_header
+    assert all(v.startswith("settings") for v in info.sources.values())
+    with pytest.raises(InputError, match="unknown server"):
+        ClosureSettings(base_url="https://h.mx", server="otrs7", **BASE)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["otrs-closure\r\nX-Injected: 1", "  ", "tab\there"])
+def test_header_values_are_one_printable_line(bad: str) -> None:
+    with pytest.raises(InputError) as ei:
+        ClosureSettings.build(base_url="https://h.mx", user_agent=bad, **BASE)
+    assert ei.value.field == "user_agent"

@@ -79,6 +79,23 @@ class GenericInterface:
         )
         try:
             data = check_answer(self.wire.send(call), "SessionCreate", None)
+        except AuthenticationError as exc:
+            if not _is_auth_fail(exc):
+                raise
+            raise AuthenticationError(
+                f"{exc.message}: the login or password of agent {s.username} was refused — or, on OTRS 5, "
+                "the agent has more sessions active than AgentSessionPerUserLimit (20 within SessionActiveTime, "
+                "10 min): reuse one client (otrs-closure batch) rather than one per ticket",
+                operation="SessionCreate",
+                http_status=exc.http_status,
+                error_code=exc.error_code,
+                error_message=exc.error_message,
+            ) from None
+        except ConnectionDropped as exc:
+            # Znuny and OTRS close the connection without a word for an unknown web service.
+            raise ConnectionDropped(
+                f"{exc.message}; if the server is up, {_NO_WEB_SERVICE}", operation="SessionCreate"
+            ) from None
         except ServerError as exc:
             if exc.http_status == 500 and not exc.error_message and exc.error_code is None:
                 # OTOBO's answer to an unknown web service name: 500, empty.
@@ -100,17 +117,10 @@ class GenericInterface:
             return self._session_id
 
     def connect(self) -> None:
-        """Create the session now (retried as a read), naming the settings to check when
-        the address answers as no web service does."""
-        try:
-            for attempt in self.policy.reads():
-                with attempt:
-                    self.session_id()
-        except ConnectionDropped as exc:
-            # Znuny and OTRS close the connection without a word for an unknown web service.
-            raise ConnectionDropped(
-                f"{exc.message}; if the server is up, {_NO_WEB_SERVICE}", operation="SessionCreate"
-            ) from None
+        """Create the session now (retried as a read)."""
+        for attempt in self.policy.reads():
+            with attempt:
+                self.session_id()
 
     # -- one exchange ------------------------------------------------------------------------
     def _send(

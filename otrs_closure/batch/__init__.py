@@ -33,11 +33,27 @@ first write, a bounded worker pool, a resumable journal, and the summary report.
   ticket, the typed error and the server's ErrorCode — as a table (``rich``) and as JSON.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus, RowProblem
-from otrs_closure.batch.journal import Journal, JournalEntry
 from otrs_closure.batch.manifest import COLUMNS, KINDS, load_manifest, manifest_format
 from otrs_closure.batch.report import BatchSummary, make_progress
 from otrs_closure.batch.runner import run_batch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from otrs_closure.batch.journal import Journal, JournalEntry
+
+
+def __getattr__(name: str) -> Any:
+    # The journal (sqlite3) is loaded when first named: reading a manifest does not need it.
+    if name in ("Journal", "JournalEntry"):
+        from otrs_closure.batch import journal
+
+        return getattr(journal, name)
+    raise AttributeError(f"module 'otrs_closure.batch' has no attribute {name!r}")
+
 
 __all__ = [
     "COLUMNS",

@@ -8,11 +8,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
-from otrs_closure.batch.journal import Journal
 from otrs_closure.client import ClosureClient
 from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from otrs_closure.batch.journal import Journal
 
 log = logging.getLogger("otrs_closure.batch")
 
