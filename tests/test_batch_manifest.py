@@ -27,7 +27,7 @@ from otrs_closure.batch import (
 )
 from otrs_closure.settings import ClosureSettings
 
-PASSWORD_VAR = "OTRS_TEST_ONBOARDING_PW"
+PASSWORD_VAR = "OTRS_CLOSURE_ONBOARDING_PASSWORD_TEST"
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +118,7 @@ def test_every_bad_row_is_reported_at_once(folder: Path) -> None:
         {"ticket_number": "2026112810000023", "kind": "service_request", "description": "x",
          "signed_scan": "formatos/no_existe.pdf", "editable": "formatos/firmado.pdf"},               # 5
         {"ticket_number": "2026112810000024", "kind": "user_onboarding", "description": "x",
-         "access_url": "nomina", "login": "u", "password_env": "NO_SUCH_VAR_FOR_TEST"},              # 6
+         "access_url": "nomina", "login": "u", "password_env": "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET"},  # 6
         {"kind": "service_request", "description": "x"},                                            # 7
         {"ticket_number": "1", "ticket_id": "2", "kind": "service_request", "description": "x"},     # 8
         {"ticket_id": "-3", "kind": "service_request", "description": "x"},                          # 9
@@ -153,7 +153,7 @@ def test_every_bad_row_is_reported_at_once(folder: Path) -> None:
     assert fields[12] == {"formats"}
     assert fields[13] == {"formats"}
     assert fields[14] == {"formats.signed_scan", "formats.editable"}  # both wrong types, both reported
-    assert "NO_SUCH_VAR_FOR_TEST is not set" in str(by_row[7])
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET is not set" in str(by_row[7])
     text = str(by_row[6][0])
     assert text.startswith("m.csv:6 (ticket 2026112810000023): formats.signed_scan: file not found")
 
@@ -291,3 +291,66 @@ def test_journal_keys_and_advice(tmp_path: Path) -> None:
     (tmp_path / "garbage").write_bytes(b"not a database" * 100)
     with pytest.raises(InputError, match="journal"):
         Journal(tmp_path / "garbage", server="x")
+
+
+# -- a manifest is input, not code: which variables and which files it may name -----------------
+
+
+def onboarding_row(password_env: str, **extra: Any) -> dict[str, Any]:
+    return {**GOOD_ROWS[2], "password_env": password_env, **extra}
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_PASSWORD", "HOME", "PATH", "OTRS_CLOSURE_ONBOARDING_PASSWORDX",
+                                  "OTRS_CLOSURE_ONBOARDING_PASSWORD_", "otrs_closure_onboarding_password_mgarcia",
+                                  "OTRS_CLOSURE_ONBOARDING_PASSWORD_mgarcia", "OTRS_CLOSURE_ONBOARDING_PASSWORD_A-B"])
+def test_password_env_may_only_name_onboarding_variables(folder: Path, name: str) -> None:
+    # OTRS_CLOSURE_PASSWORD would put the agent's own password into the note, HOME the host's
+    # home folder: only the variables meant for onboarding passwords are read.
+    environ = {name: "Secreto-Del-Host-1", "OTRS_CLOSURE_PASSWORD": "Secreto-Del-Host-1"}
+    items, problems = load_manifest(write_csv(folder / "m.csv", [onboarding_row(name)]), environ=environ)
+    assert items == []
+    assert [p.field for p in problems] == ["password_env"]
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>" in problems[0].problem  # the rule is named
+    texts = str(problems) + json.dumps([p.to_dict() for p in problems])
+    assert "Secreto-Del-Host-1" not in texts and f" {name} " not in texts
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_ONBOARDING_PASSWORD", "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA",
+                                  "OTRS_CLOSURE_ONBOARDING_PASSWORD_2026_A"])
+def test_onboarding_variables_are_read(folder: Path, name: str) -> None:
+    items, problems = load_manifest(write_csv(folder / "m.csv", [onboarding_row(name)]), environ={name: "Alta#1"})
+    assert problems == []
+    assert isinstance(items[0].attention, UserOnboarding)
+    assert items[0].attention.password.get_secret_value() == "Alta#1"
+
+
+def test_format_files_outside_the_manifest_folder_are_refused(folder: Path, tmp_path_factory: Any) -> None:
+    elsewhere = tmp_path_factory.mktemp("fuera")
+    outside_pdf = make_file(elsewhere, "PDF", "secreto.pdf")
+    (folder / "formatos" / "enlace.pdf").symlink_to(outside_pdf)          # a symlink leaving the folder
+    (folder / "formatos" / "dentro.pdf").symlink_to(folder / "formatos" / "firmado.pdf")  # one that stays
+    docx = "formatos/formato.docx"
+    rows = [
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000061", "signed_scan": f"../{elsewhere.name}/secreto.pdf",
+         "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000062", "signed_scan": str(outside_pdf), "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000063", "signed_scan": "formatos/enlace.pdf", "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000064", "signed_scan": "formatos/../formatos/dentro.pdf",
+         "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000065", "signed_scan": "formatos/firmado.pdf",
+         "editable": "/etc/hostname"},
+    ]
+    manifest = folder / "m.csv"
+    items, problems = load_manifest(write_csv(manifest, rows))
+    assert [i.ticket_number for i in items] == ["2026112810000064"]
+    assert [(p.row, p.field) for p in problems] == [
+        (2, "formats.signed_scan"), (3, "formats.signed_scan"), (4, "formats.signed_scan"), (6, "formats.editable")]
+    assert all("leads outside" in p.problem for p in problems)
+    # a root the caller names takes the place of the manifest's folder
+    items, problems = load_manifest(manifest, files_root=folder.parent)
+    assert sorted(i.ticket_number for i in items if i.ticket_number) == [
+        "2026112810000061", "2026112810000062", "2026112810000063", "2026112810000064"]
+    assert [(p.row, p.field) for p in problems] == [(6, "formats.editable")]
+    with pytest.raises(InputError) as ei:
+        load_manifest(manifest, files_root=folder / "no_existe")
+    assert ei.value.field == "files_root"

@@ -30,7 +30,7 @@ from otrs_closure.batch.runner import _RateLimiter
 from otrs_closure.cli import EXIT_BATCH_FAILURES, EXIT_INPUT, EXIT_OK, main
 from otrs_closure.testing import FakeZnuny, TicketView
 
-PASSWORD_VAR = "OTRS_TEST_BATCH_ONBOARDING_PW"
+PASSWORD_VAR = "OTRS_CLOSURE_ONBOARDING_PASSWORD_BATCH_TEST"
 ONBOARDING_PASSWORD = "Temporal#2026"
 
 
@@ -129,8 +129,8 @@ def build_world(fake: FakeZnuny, folder: Path, n: int, *, already: int = 0, bad:
             {"ticket_number": nums[1], "kind": "incident", "problem": "p", "solution": "s",
              "signed_scan": "formatos/no_existe.pdf", "editable": "formatos/formato.docx"},
             {"ticket_number": nums[2], "kind": "user_onboarding", "description": "d", "access_url": "https://x.mx",
-             "login": "l", "password_env": "OTRS_TEST_UNSET_VARIABLE", "signed_scan": "formatos/firmado.pdf",
-             "editable": "formatos/formato.docx"},
+             "login": "l", "password_env": "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET",
+             "signed_scan": "formatos/firmado.pdf", "editable": "formatos/formato.docx"},
             {"ticket_number": nums[3], "kind": "solicitud", "description": "d"},
             {"ticket_number": nums[4], "kind": "service_request", "description": "uno"},
             {"ticket_number": nums[4], "kind": "service_request", "description": "dos"},  # duplicate
@@ -478,3 +478,33 @@ def test_plain_progress_lines(fake_znuny: FakeZnuny) -> None:
     assert lines[0].startswith(f"[1/2] m.csv:3 ticket {number}: closed (oc-")
     assert lines[1].startswith("[2/2] m.csv:4 ticket 2000010100000019: failed: TicketNotFound")
 
+
+
+def test_a_manifest_cannot_read_the_agents_password_or_files_outside_its_folder(
+    cli_env: FakeZnuny, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    fake = cli_env
+    folder = formats_folder(tmp_path / "lote")
+    outside = formats_folder(tmp_path_factory.mktemp("otra_carpeta"))
+    (tid_pw, n_pw), (tid_file, n_file), (tid_ok, n_ok) = (fake.new_service_desk_ticket() for _ in range(3))
+    rows = [
+        {**row_for(2, n_pw, folder), "password_env": "OTRS_CLOSURE_PASSWORD"},
+        {**row_for(0, n_file, folder), "signed_scan": f"../../{outside.name}/formatos/firmado.pdf"},
+        row_for(1, n_ok, folder),
+    ]
+    manifest = write_csv(folder / "cierres.csv", rows)
+    report = tmp_path / "r.json"
+    assert main(["batch", str(manifest), "--report", str(report)]) == EXIT_BATCH_FAILURES
+    data = json.loads(report.read_text())
+    assert data["counts"]["invalid"] == 2 and data["counts"]["closed"] == 1
+    fields = sorted(p["field"] for f in data["failures"] for p in f["problems"])
+    assert fields == ["formats.signed_scan", "password_env"]
+    assert_untouched(fake.ticket(tid_pw))
+    assert_untouched(fake.ticket(tid_file))
+    assert_closed_once(fake.ticket(tid_ok))
+    assert "tecnico-pass" not in report.read_text()
+    # --files-root names a wider folder: the file row is valid then
+    assert main(["batch", str(manifest), "--files-root", str(tmp_path_factory.getbasetemp()), "--report",
+                 str(report)]) == EXIT_BATCH_FAILURES
+    assert json.loads(report.read_text())["counts"]["invalid"] == 1
+    assert_closed_once(fake.ticket(tid_file))

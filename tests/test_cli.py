@@ -87,9 +87,10 @@ def test_onboarding_password_from_a_named_variable(
     env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticket = env.new_service_desk_ticket()
-    monkeypatch.setenv("NOMINA_PW", ONBOARDING_SECRET)
+    monkeypatch.setenv("OTRS_CLOSURE_ONBOARDING_PASSWORD_NOMINA", ONBOARDING_SECRET)
     args = ["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding", "--description", "Alta",
-            "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia", "--password-env", "NOMINA_PW",
+            "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia",
+            "--password-env", "OTRS_CLOSURE_ONBOARDING_PASSWORD_NOMINA",
             "--signed-scan", str(write_pdf(tmp_path / "a.pdf")), "--editable", str(write_docx(tmp_path / "b.docx"))]
     assert main(args) == 0
     out, err = capsys.readouterr()
@@ -116,7 +117,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(env: FakeZnuny, capsys: pyte
     [
         (["--kind", "service_request", "--description", "  "], 2),  # blank text
         (["--kind", "user_onboarding", "--description", "x", "--access-url", "nomina", "--login", "m",
-          "--password-env", "UNSET_VAR_FOR_TEST"], 2),  # no password anywhere
+          "--password-env", "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET"], 2),  # no password anywhere
         (["--kind", "incident", "--problem", "p"], 2),  # no solution
     ],
 )
@@ -154,3 +155,22 @@ def test_demo_closes_a_ticket_over_loopback(capsys: pytest.CaptureFixture[str]) 
     assert "second close(): 0 write(s)" in out
     assert "Contraseña de acceso al Sistema: ********" in out
     assert "Temporal#2026" not in out
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_PASSWORD", "HOME", "NOMINA_PW"])
+def test_password_env_may_only_name_an_onboarding_variable(
+    env: FakeZnuny, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # --password-env OTRS_CLOSURE_PASSWORD would write the agent's own password into the note.
+    ticket = env.new_service_desk_ticket()
+    monkeypatch.setenv("NOMINA_PW", ONBOARDING_SECRET)
+    env.clear_records()
+    code = main(["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding", "--description", "Alta",
+                 "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia", "--password-env", name,
+                 "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert json.loads(out)["field"] == "--password-env"
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>" in err
+    assert env.requests == []
+    _no_secrets(out, err)

@@ -104,8 +104,8 @@ def test_a_password_in_the_password_env_column_is_not_echoed(tmp_path: Path, cel
 
 
 def test_a_conventional_variable_name_is_still_named(tmp_path: Path) -> None:
-    _, problems = load_manifest(_manifest(tmp_path, "PW_MGARCIA"), environ={})
-    assert "PW_MGARCIA is not set" in str(problems[0])
+    _, problems = load_manifest(_manifest(tmp_path, "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA"), environ={})
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA is not set" in str(problems[0])
 
 
 def test_the_cli_does_not_echo_a_password_given_to_password_env(

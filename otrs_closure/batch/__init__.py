@@ -36,12 +36,15 @@ first write, a bounded worker pool, a resumable journal, and the summary report.
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus, RowProblem
 from otrs_closure.batch.journal import Journal, JournalEntry
 from otrs_closure.batch.manifest import COLUMNS, KINDS, load_manifest, manifest_format
+from otrs_closure.batch.password_env import DEFAULT_PASSWORD_ENV, PASSWORD_ENV_PREFIX
 from otrs_closure.batch.report import BatchSummary, make_progress
 from otrs_closure.batch.runner import run_batch
 
 __all__ = [
     "COLUMNS",
     "KINDS",
+    "DEFAULT_PASSWORD_ENV",
+    "PASSWORD_ENV_PREFIX",
     "BatchStatus",
     "BatchItem",
     "BatchResult",

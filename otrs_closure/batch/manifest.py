@@ -6,18 +6,18 @@ import csv
 import json
 import logging
 import os
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from otrs_closure.batch.items import BatchItem, RowProblem, _ticket_names
+from otrs_closure.batch.password_env import RULE, read_password_env
 from otrs_closure.closure import prepare
 from otrs_closure.errors import InputError
 from otrs_closure.files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
 from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
 from otrs_closure.note import NoteTemplates
-from otrs_closure.settings import ClosureSettings, shown_variable
+from otrs_closure.settings import ClosureSettings
 
 log = logging.getLogger("otrs_closure.batch")
 
@@ -50,7 +50,6 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _TEXT_FIELDS = ("description", "access_url", "login", "password_env", "problem", "solution")
 _SECRET_COLUMNS = ("password", "contraseña", "contrasena")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # The dummy connection used to validate rows when no settings are given (never contacted).
 _OFFLINE_SETTINGS = {"base_url": "http://offline.invalid", "username": "x", "password": "x", "owner_login": "x"}
@@ -103,14 +102,12 @@ def _attention(
         var = values["password_env"]
         password = ""
         if var is None:
-            problems.append(("password_env", "name the environment variable holding the onboarding password"))
-        elif not _ENV_NAME.match(var):
-            # Not quoted: a value here is often the password itself, put in the wrong column.
-            problems.append(("password_env", "is not an environment variable name (the NAME of one, not the password)"))
+            problems.append(("password_env", f"name the variable holding the onboarding password ({RULE})"))
         else:
-            password = environ.get(var, "")
-            if not password:
-                problems.append(("password_env", f"{shown_variable(var)} is not set"))
+            try:
+                password = read_password_env(var, environ)
+            except InputError as exc:  # never quotes the cell: it is often the password itself
+                problems.append((exc.field, exc.problem))
         # A stand-in password when the variable is missing, so the other fields are checked too.
         return UserOnboarding(
             description=values["description"] or "",
@@ -123,7 +120,23 @@ def _attention(
         return None
 
 
-def _formats(raw: Mapping[str, Any], base_dir: Path, problems: list[tuple[str, str]]) -> FormatFiles | None:
+def _confined(cell: str, role: str, base_dir: Path, root: Path, problems: list[tuple[str, str]]) -> Path | None:
+    """The file a path cell names (relative to the manifest's folder), or None with a
+    problem when it leads outside ``root`` — by ``..``, an absolute path or a symlink:
+    a manifest is input, and must not attach the host's other files to a ticket."""
+    path = base_dir / cell  # an absolute cell replaces base_dir, and is checked like any other
+    try:
+        real = path.resolve()  # every symlink followed: where the bytes really are
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an unreadable folder
+        problems.append((f"formats.{role}", "cannot be resolved (a symlink loop or an unreadable folder)"))
+        return None
+    if not real.is_relative_to(root):
+        problems.append((f"formats.{role}", f"leads outside {root}: a manifest names files inside its files root"))
+        return None
+    return path
+
+
+def _formats(raw: Mapping[str, Any], base_dir: Path, root: Path, problems: list[tuple[str, str]]) -> FormatFiles | None:
     scan = _text(raw.get("signed_scan"), "signed_scan", problems)
     editable = _text(raw.get("editable"), "editable", problems)
     if scan is None and editable is None:
@@ -131,7 +144,10 @@ def _formats(raw: Mapping[str, Any], base_dir: Path, problems: list[tuple[str, s
     if scan is None or editable is None:
         problems.append(("formats", "give both signed_scan and editable"))
         return None
-    scan_path, editable_path = base_dir / scan, base_dir / editable
+    scan_path = _confined(scan, "signed_scan", base_dir, root, problems)
+    editable_path = _confined(editable, "editable", base_dir, root, problems)
+    if scan_path is None or editable_path is None:
+        return None
     try:
         return FormatFiles(signed_scan=scan_path, editable=editable_path)
     except InputError as exc:
@@ -156,6 +172,7 @@ def _parse_row(
     row: int,
     source: str,
     base_dir: Path,
+    root: Path,
     settings: ClosureSettings,
     templates: NoteTemplates,
     environ: Mapping[str, str],
@@ -184,7 +201,7 @@ def _parse_row(
             if values[name] is not None and name not in _KIND_FIELDS[kind]:
                 found.append((name, f"not used by kind {kind}; leave it empty"))
         attention = _attention(kind, values, environ, found)
-    formats = _formats(raw, base_dir, found)
+    formats = _formats(raw, base_dir, root, found)
 
     item: BatchItem | None = None
     if not found and attention is not None:
@@ -265,14 +282,19 @@ def load_manifest(
     settings: ClosureSettings | None = None,
     templates: NoteTemplates | None = None,
     environ: Mapping[str, str] | None = None,
+    files_root: str | Path | None = None,
 ) -> tuple[list[BatchItem], list[RowProblem]]:
     """Read and validate a manifest; returns the valid items and *every* problem of every
     row. Nothing is sent. Raises :class:`InputError` only when the manifest as a whole is
-    unreadable (no such file, no header, an unknown CSV column, not UTF-8).
+    unreadable (no such file, no header, an unknown CSV column, not UTF-8) or
+    ``files_root`` is no folder.
 
     ``settings`` (request size limit, ``require_formats``) and ``templates`` default to the
     library's defaults; ``environ`` (where ``password_env`` variables are looked up) to
-    :data:`os.environ`. A ticket named by more than one row is refused in every such row."""
+    :data:`os.environ`. ``password_env`` may only name ``OTRS_CLOSURE_ONBOARDING_PASSWORD``
+    or ``OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>``. The format files (paths relative to the
+    manifest's folder) must lie inside ``files_root`` (default: the manifest's folder),
+    symlinks resolved. A ticket named by more than one row is refused in every such row."""
     path = Path(path)
     if not path.is_file():
         raise InputError("manifest", f"no such file: {path}")
@@ -280,6 +302,12 @@ def load_manifest(
     templates = templates or NoteTemplates()
     env = os.environ if environ is None else environ
     base_dir = path.resolve().parent
+    if files_root is None:
+        root = base_dir
+    else:
+        root = Path(files_root).expanduser().resolve()
+        if not root.is_dir():
+            raise InputError("files_root", f"no such folder: {files_root}")
     source = path.name
     fmt = manifest_format(path)
 
@@ -287,13 +315,13 @@ def load_manifest(
     try:
         if fmt == "csv":
             for row, raw in _read_csv(path):
-                parsed.append((row, *_parse_row(raw, row, source, base_dir, settings, templates, env)))
+                parsed.append((row, *_parse_row(raw, row, source, base_dir, root, settings, templates, env)))
         else:
             for row, obj in _read_jsonl(path):
                 if isinstance(obj, str):
                     parsed.append((row, None, None, [RowProblem(row, source, None, "line", obj)]))
                 else:
-                    parsed.append((row, *_parse_row(obj, row, source, base_dir, settings, templates, env)))
+                    parsed.append((row, *_parse_row(obj, row, source, base_dir, root, settings, templates, env)))
     except UnicodeDecodeError:
         raise InputError("manifest", f"{path.name} is not UTF-8 text") from None
     except csv.Error as exc:

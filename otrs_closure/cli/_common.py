@@ -41,8 +41,6 @@ EXIT_CODES = {
     EXIT_BATCH_FAILURES: "batch: at least one row failed (see the report)",
 }
 
-DEFAULT_PASSWORD_ENV = "OTRS_CLOSURE_ONBOARDING_PASSWORD"
-
 
 def exit_code(exc: OtrsClosureError) -> int:
     for cls, code in (

@@ -31,9 +31,10 @@ def register(subparsers: Any) -> None:
     epilog = (
         "manifest columns (CSV header or JSONL keys), one closure a row:\n"
         "  ticket_number | ticket_id, kind (service_request, user_onboarding, incident),\n"
-        "  description, access_url, login, password_env (the NAME of an environment variable\n"
-        "  holding the onboarding password), problem, solution, signed_scan, editable\n"
-        "  (paths relative to the manifest)\n\n"
+        "  description, access_url, login, password_env (the NAME of the environment variable\n"
+        "  holding the onboarding password: OTRS_CLOSURE_ONBOARDING_PASSWORD or\n"
+        "  OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>), problem, solution, signed_scan, editable\n"
+        "  (paths relative to the manifest, inside its folder or --files-root)\n\n"
         "exit codes:\n"
         f"  {EXIT_OK}    every row was closed or already closed\n"
         f"  {EXIT_INPUT}    bad settings or manifest, or invalid rows with --dry-run/--strict: nothing was sent\n"
@@ -65,6 +66,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--recheck", action="store_true", help="with --journal: ask the server about journaled rows too")
     p.add_argument("--report", metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
+    p.add_argument(
+        "--files-root",
+        metavar="DIR",
+        help="the folder every format file must be inside (default: the manifest's folder)",
+    )
     p.add_argument("--dry-run", action="store_true", help="validate every row and stop; send nothing")
     p.add_argument("--strict", action="store_true", help="send nothing when any row is invalid")
     connection_args(p)
@@ -78,7 +84,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         _check_pool(args.workers, args.rate_limit)
         client = make_client(args)
-        items, problems = load_manifest(args.manifest, settings=client.settings, templates=client.templates)
+        items, problems = load_manifest(
+            args.manifest, settings=client.settings, templates=client.templates, files_root=args.files_root
+        )
         journal = Journal(args.journal, server=client.settings.service_url) if args.journal else None
     except OtrsClosureError as exc:
         return fail(exc, False)

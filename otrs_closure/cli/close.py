@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from otrs_closure.batch.password_env import DEFAULT_PASSWORD_ENV, PASSWORD_ENV_PREFIX, read_password_env
 from otrs_closure.cli._common import (
-    DEFAULT_PASSWORD_ENV,
     EXIT_CODES,
     EXIT_OK,
     connection_args,
@@ -24,7 +24,6 @@ from otrs_closure.errors import (
     OtrsClosureError,
 )
 from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding
-from otrs_closure.settings import shown_variable
 
 
 def _onboarding_password(args: argparse.Namespace) -> str:
@@ -33,12 +32,11 @@ def _onboarding_password(args: argparse.Namespace) -> str:
             return getpass.getpass("Contraseña de acceso al Sistema: ")
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    name = args.password_env or DEFAULT_PASSWORD_ENV
-    value = os.environ.get(name, "")
-    if not value:
-        where = f"${name}" if shown_variable(name) == name else "the variable named by --password-env"
-        raise InputError("password", f"give it on standard input with --password-stdin or in {where}")
-    return value
+    if args.password_env is not None:
+        return read_password_env(args.password_env, os.environ, "--password-env")
+    if not os.environ.get(DEFAULT_PASSWORD_ENV):
+        raise InputError("password", f"give it on standard input with --password-stdin or in ${DEFAULT_PASSWORD_ENV}")
+    return os.environ[DEFAULT_PASSWORD_ENV]
 
 
 def _attention(args: argparse.Namespace) -> ServiceRequest | UserOnboarding | Incident:
@@ -107,7 +105,8 @@ def register(subparsers: Any) -> None:
     pw.add_argument(
         "--password-env",
         metavar="VAR",
-        help=f"user_onboarding: read it from this variable (default {DEFAULT_PASSWORD_ENV})",
+        help=f"user_onboarding: read it from this variable: {DEFAULT_PASSWORD_ENV} (the default) "
+        f"or {PASSWORD_ENV_PREFIX}<NAME>",
     )
     close.add_argument("--problem", help="incident: the real problem")
     close.add_argument("--solution", help="incident: the real solution")
