@@ -354,3 +354,105 @@ def test_format_files_outside_the_manifest_folder_are_refused(folder: Path, tmp_
     with pytest.raises(InputError) as ei:
         load_manifest(manifest, files_root=folder / "no_existe")
     assert ei.value.field == "files_root"
+
+
+# -- odd values: each is that row's problem, and the rest of the manifest is read ------------------
+
+
+@pytest.mark.parametrize("cell", ["٣", "²", "１２３", "99999999999999999999", "9" * 5000, "+7", "7.0", "0x7", "7 7"])
+def test_a_ticket_id_is_ascii_digits_in_range(folder: Path, cell: str) -> None:
+    # int() takes "٣" for 3 and "１２３" for 123, and raises on "²": none of them is a TicketID.
+    rows = [{"ticket_id": cell, "kind": "service_request", "description": "x"},
+            {"ticket_id": "007", "kind": "service_request", "description": "y"}]
+    items, problems = load_manifest(write_csv(folder / "m.csv", rows))
+    assert [(i.row, i.ticket_id) for i in items] == [(3, 7)]
+    assert [(p.row, p.field) for p in problems] == [(2, "ticket_id")]
+
+
+@pytest.mark.parametrize("cell", ["٣٣", "²", "１２３", "2026-11", "9" * 51])
+def test_a_ticket_number_is_ascii_digits(folder: Path, cell: str) -> None:
+    rows = [{"ticket_number": cell, "kind": "service_request", "description": "x"},
+            {"ticket_number": "2026112810000011", "kind": "service_request", "description": "y"}]
+    items, problems = load_manifest(write_csv(folder / "m.csv", rows))
+    assert [i.ticket_number for i in items] == ["2026112810000011"]
+    assert [(p.row, p.field) for p in problems] == [(2, "ticket_number")]
+
+
+def test_jsonl_values_of_the_wrong_type_and_malformed_lines(folder: Path) -> None:
+    ok = {"kind": "service_request", "description": "x"}
+    lines: list[dict[str, Any] | str] = [
+        {"ticket_number": "2026112810000071", "kind": "service_request", "description": 5},        # 1
+        {"ticket_id": 1e3, **ok},                                                                   # 2
+        '{"ticket_id": NaN, "kind": "service_request", "description": "x"}',                        # 3
+        {"ticket_id": 7, **ok, "signed_scan": {"path": "a"}, "editable": ["b"]},                    # 4
+        '{"ticket_id": ' + "9" * 5000 + ', "kind": "service_request", "description": "x"}',         # 5
+        "[" * 100_000,                                                                              # 6
+        '{"ticket_id": 8, "ticket_id": 9, "kind": "service_request", "description": "x"}',          # 7
+        {"ticket_id": 10, **ok, "signed_scan": "formatos/firm\u0000ado.pdf",
+         "editable": "formatos/formato.docx"},                                                      # 8
+        {"ticket_id": 11, "kind": "service_request", "description": "x" * 20_001},                  # 9
+        '{"ticket_id": 12, "kind": "service_request", "description": "' + "x" * 1_000_001 + '"}',   # 10
+        "\ufeff" + json.dumps({"ticket_id": 13, **ok}),                                             # 11: a BOM mid-file
+        {"ticket_id": 14, **ok, "[/x]": 1},                                                         # 12
+        {"ticket_id": 15, "kind": "service_request", "description": "Se atendió.\r\nSegunda línea"},  # 13: fine
+    ]
+    path = write_jsonl(folder / "j.jsonl", lines)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # CRLF line ends
+    items, problems = load_manifest(path)
+    assert [i.ticket_id for i in items] == [15]
+    assert isinstance(items[0].attention, ServiceRequest) and "Segunda línea" in items[0].attention.description
+    by_row: dict[int, set[str]] = {}
+    for p in problems:
+        by_row.setdefault(p.row, set()).add(p.field)
+    assert by_row == {1: {"description"}, 2: {"ticket_id"}, 3: {"ticket_id"}, 4: {"signed_scan", "editable"},
+                      5: {"line"}, 6: {"line"}, 7: {"ticket_id"}, 8: {"signed_scan"}, 9: {"description"},
+                      10: {"line"}, 11: {"line"}, 12: {"[/x]"}}
+    assert all(len(str(p)) < 400 for p in problems)  # nothing quoted at length
+
+
+def test_csv_cells_with_nul_overlong_cells_and_repeated_columns(folder: Path) -> None:
+    text = ("ticket_number,kind,description\n"
+            "2026112810000081,service_request,con\x00nul\n"
+            f"2026112810000082,service_request,{'x' * 20_001}\n"
+            "2026112810000083,service_request,bien\n")
+    (folder / "c.csv").write_text(text, encoding="utf-8")
+    items, problems = load_manifest(folder / "c.csv")
+    assert [i.ticket_number for i in items] == ["2026112810000083"]
+    assert [(p.row, p.field) for p in problems] == [(2, "description"), (3, "description")]
+    (folder / "twice.csv").write_text("ticket_id,kind,description,description\n1,service_request,a,b\n")
+    with pytest.raises(InputError, match="more than once"):
+        load_manifest(folder / "twice.csv")
+
+
+def test_a_database_that_is_not_a_journal_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    for name, ddl in (("otra.db", "CREATE TABLE closures (a, b)"), ("agenda.db", "CREATE TABLE contactos (n)")):
+        path = tmp_path / name
+        with sqlite3.connect(path) as db:
+            db.execute(ddl)
+        db.close()
+        before = path.read_bytes()
+        with pytest.raises(InputError, match="not an otrs-closure journal"):
+            Journal(path, server="https://mesa.example.gob.mx")
+        assert path.read_bytes() == before
+    (tmp_path / "texto.journal").write_text("no soy una base de datos\n" * 100)
+    with pytest.raises(InputError, match="not a usable SQLite journal"):
+        Journal(tmp_path / "texto.journal", server="https://mesa.example.gob.mx")
+
+
+def test_the_summary_shows_typed_text_as_it_is(folder: Path) -> None:
+    # Cells and the server's messages are someone else's text: "[/x]" is no rich markup
+    # (it raised after the closures ran, and the report was lost), ":smile:" no emoji code.
+    import io
+    from datetime import datetime, timezone
+
+    from otrs_closure.batch import BatchSummary
+
+    rows = [{"ticket_number": "2026112810000091", "kind": "[/x] :smile: [link=http://x]y", "description": "x"}]
+    _, problems = load_manifest(write_csv(folder / "m.csv", rows))
+    now = datetime.now(timezone.utc)
+    summary = BatchSummary(results=BatchResult.invalid_rows(problems), total=1, started_at=now, finished_at=now)
+    out = io.StringIO()
+    summary.print(out)
+    assert "'[/x] :smile: [link=http://x]y' is not one of" in out.getvalue()

@@ -508,3 +508,45 @@ def test_a_manifest_cannot_read_the_agents_password_or_files_outside_its_folder(
                  str(report)]) == EXIT_BATCH_FAILURES
     assert json.loads(report.read_text())["counts"]["invalid"] == 1
     assert_closed_once(fake.ticket(tid_file))
+
+
+def test_odd_cells_are_row_problems_and_the_rest_runs(cli_env: FakeZnuny, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    fake = cli_env
+    folder = formats_folder(tmp_path)
+    (tid_a, n_a), (tid_b, n_b) = fake.new_service_desk_ticket(), fake.new_service_desk_ticket()
+    rows = [
+        {"ticket_id": "²", "kind": "service_request", "description": "x"},
+        {"ticket_id": "٣", "kind": "service_request", "description": "x"},           # int() reads 3
+        {"ticket_id": "99999999999999999999", "kind": "service_request", "description": "x"},
+        {"ticket_number": n_a, "kind": "[/x]", "description": "x"},                   # rich markup
+        {"ticket_number": "[bold]1[/bold]", "kind": "service_request", "description": "x"},
+        row_for(0, n_b, folder),
+    ]
+    manifest = write_csv(folder / "cierres.csv", rows)
+    assert main(["batch", str(manifest), "--dry-run"]) == EXIT_INPUT  # not an exit 1 traceback
+    report = tmp_path / "r.json"
+    code = main(["batch", str(manifest), "--journal", str(tmp_path / "j.sqlite3"), "--report", str(report)])
+    out = capsys.readouterr().out
+    assert code == EXIT_BATCH_FAILURES
+    assert "'[/x]' is not one of" in out and "[bold]1[/bold]" in out  # shown as typed, not as markup
+    data = json.loads(report.read_text())
+    assert data["counts"]["invalid"] == 5 and data["counts"]["closed"] == 1
+    assert [t.ticket_id for t in fake.tickets() if t.articles_with_subject("Atendido")] == [tid_b]  # not TicketID 3
+    assert_untouched(fake.ticket(tid_a))
+    assert_closed_once(fake.ticket(tid_b))
+
+
+def test_a_journal_that_is_another_database_is_a_settings_error(cli_env: FakeZnuny, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    world = build_world(cli_env, tmp_path, 2, bad=False, failing=False)
+    other = tmp_path / "inventario.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE closures (equipo TEXT, fecha TEXT)")
+    db.close()
+    cli_env.clear_records()
+    assert main(["batch", str(world.manifest), "--journal", str(other)]) == EXIT_INPUT
+    assert "not an otrs-closure journal" in capsys.readouterr().err
+    assert cli_env.requests == []

@@ -53,6 +53,25 @@ CREATE TABLE IF NOT EXISTS closures (
 """
 
 
+_COLUMNS = {
+    "meta": {"key", "value"},
+    "closures": {
+        "server",
+        "ticket_key",
+        "closure_id",
+        "status",
+        "ticket_id",
+        "ticket_number",
+        "row",
+        "source",
+        "attempts",
+        "error",
+        "receipt",
+        "updated_at",
+    },
+}
+
+
 class Journal:
     """A batch journal in an SQLite file, keyed by (server, ticket, closure identity).
 
@@ -61,30 +80,29 @@ class Journal:
     idempotent against what the ticket shows). Each record is committed at once (WAL), so a
     killed process loses at most the closures it was running, which a re-run settles.
     Thread-safe (one connection behind a lock). One process at a time: on POSIX an
-    exclusive ``flock`` on ``<path>.lock`` (released by the kernel even if the process is
-    killed) refuses a second batch on the same journal, whose closures could race."""
+    exclusive ``flock`` on ``<file>.lock`` next to the real file (symlinks resolved; released
+    by the kernel even if the process is killed) refuses a second batch on the same journal,
+    whose closures could race. A database that is not a journal is refused untouched."""
 
     SCHEMA_VERSION = "1"
 
     def __init__(self, path: str | Path, *, server: str) -> None:
         self.path = Path(path)
+        self._real = self.path
         self.server = server
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
         self._take_process_lock()
         db: sqlite3.Connection | None = None
         try:
-            db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(str(self._real), timeout=30.0, check_same_thread=False, isolation_level=None)
+            self._check_is_journal(db)  # before any write: another application's database stays as it was
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if found is None:
                 db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (self.SCHEMA_VERSION,))
-            elif found[0] != self.SCHEMA_VERSION:
-                raise InputError(
-                    "journal", f"{self.path.name} has journal schema {found[0]}, expected {self.SCHEMA_VERSION}"
-                )
         except BaseException as exc:  # refused: release the connection and the process lock
             if db is not None:
                 db.close()
@@ -94,16 +112,38 @@ class Journal:
             raise
         self._db = db
 
+    def _check_is_journal(self, db: sqlite3.Connection) -> None:
+        """An empty database becomes a journal; one with tables must be a journal of this
+        schema (the same tables and columns), or it is refused untouched."""
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return
+        not_ours = InputError(
+            "journal", f"{self.path.name} is an SQLite database but not an otrs-closure journal: name a new file"
+        )
+        for table, columns in _COLUMNS.items():
+            if table not in tables or {r[1] for r in db.execute(f"PRAGMA table_info({table})")} != columns:
+                raise not_ours
+        found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if found is None:
+            raise not_ours
+        if found[0] != self.SCHEMA_VERSION:
+            raise InputError(
+                "journal", f"{self.path.name} has journal schema {found[0]}, expected {self.SCHEMA_VERSION}"
+            )
+
     def _take_process_lock(self) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = self._real.with_name(self._real.name + ".lock")
+        if not lock_path.parent.is_dir():
+            raise InputError("journal", f"no such folder: {lock_path.parent}")
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise InputError("journal", f"cannot create {lock_path.name} ({exc.strerror})") from None
+            raise InputError("journal", f"cannot create {lock_path} ({exc.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from otrs_closure.batch.password_env import RULE, read_password_env
 from otrs_closure.closure import prepare
 from otrs_closure.errors import InputError
 from otrs_closure.files import EDITABLE_TYPES, SIGNED_SCAN_TYPES, prepare_file
-from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
+from otrs_closure.models import (
+    MAX_TICKET_ID,
+    FormatFiles,
+    Incident,
+    ServiceRequest,
+    UserOnboarding,
+    check_ticket_ref,
+)
 from otrs_closure.note import NoteTemplates
 from otrs_closure.settings import ClosureSettings
 
@@ -51,37 +59,55 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
 _TEXT_FIELDS = ("description", "access_url", "login", "password_env", "problem", "solution")
 _SECRET_COLUMNS = ("password", "contraseña", "contrasena")
 
+MAX_CELL_CHARS = 20_000
+"""The longest manifest cell, in characters (a description is a few lines; a longer cell is
+a mistake, such as a whole file pasted, and a row problem)."""
+
+MAX_LINE_CHARS = 1_000_000
+"""The longest JSONL line, in characters (a longer one is a row problem, and is not read)."""
+
+_TICKET_ID = re.compile(r"-?[0-9]{1,30}")  # range checked by check_ticket_ref
+
 # The dummy connection used to validate rows when no settings are given (never contacted).
 _OFFLINE_SETTINGS = {"base_url": "http://offline.invalid", "username": "x", "password": "x", "owner_login": "x"}
 
 # -- manifests ------------------------------------------------------------------------------------
 
 
-def _text(value: Any, fld: str, problems: list[tuple[str, str]]) -> str | None:
-    """A manifest cell as text: None when absent or blank."""
+def _text(value: Any, fld: str, problems: list[tuple[str, str]], *, integer_ok: bool = False) -> str | None:
+    """A manifest cell as text: None when absent or blank, or with a problem when it is not
+    text (a JSON number, list, object or boolean; an integer only where ``integer_ok``),
+    holds a NUL character or is longer than :data:`MAX_CELL_CHARS`."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        problems.append((fld, "must be text"))
+    if integer_ok and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        problems.append((fld, "must be a JSON string or integer" if integer_ok else "must be a JSON string"))
         return None
-    text = str(value).strip()
-    return text or None
+    if "\x00" in value:
+        problems.append((fld, "must not contain a NUL character"))
+        return None
+    if len(value) > MAX_CELL_CHARS:
+        problems.append((fld, f"is longer than {MAX_CELL_CHARS} characters"))
+        return None
+    return value.strip() or None
 
 
 def _ticket(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> tuple[str | None, int | None]:
-    """The row's ticket_number / ticket_id, coerced from text, checked by the client's own rule."""
-    number = _text(raw.get("ticket_number"), "ticket_number", problems)
-    id_raw = raw.get("ticket_id")
+    """The row's ticket_number / ticket_id, checked by the client's own rule. A TicketID is
+    ASCII digits: ``int()`` would also take ``"٣"`` for 3 (and fail on ``"²"``)."""
+    before = len(problems)
+    number = _text(raw.get("ticket_number"), "ticket_number", problems, integer_ok=True)
+    id_text = _text(raw.get("ticket_id"), "ticket_id", problems, integer_ok=True)
     ticket_id: int | None = None
-    if isinstance(id_raw, int) and not isinstance(id_raw, bool):
-        ticket_id = id_raw
-    elif id_raw is not None:
-        id_text = None if isinstance(id_raw, bool) else _text(id_raw, "ticket_id", problems)
-        if id_text is not None and id_text.lstrip("-").isdigit():
+    if id_text is not None:
+        if _TICKET_ID.fullmatch(id_text):
             ticket_id = int(id_text)
-        elif id_text is not None or isinstance(id_raw, bool):
-            problems.append(("ticket_id", "must be a positive integer"))
-            return number, None
+        else:
+            problems.append(("ticket_id", f"must be a positive integer up to {MAX_TICKET_ID} (ASCII digits 0-9)"))
+    if len(problems) > before:
+        return number, ticket_id
     try:
         check_ticket_ref(number, ticket_id)
     except InputError as exc:
@@ -137,9 +163,10 @@ def _confined(cell: str, role: str, base_dir: Path, root: Path, problems: list[t
 
 
 def _formats(raw: Mapping[str, Any], base_dir: Path, root: Path, problems: list[tuple[str, str]]) -> FormatFiles | None:
+    before = len(problems)
     scan = _text(raw.get("signed_scan"), "signed_scan", problems)
     editable = _text(raw.get("editable"), "editable", problems)
-    if scan is None and editable is None:
+    if (scan is None and editable is None) or len(problems) > before:
         return None
     if scan is None or editable is None:
         problems.append(("formats", "give both signed_scan and editable"))
@@ -185,7 +212,9 @@ def _parse_row(
         elif name.strip().lower() in _SECRET_COLUMNS:
             found.append((name, "never put a password in the manifest: name its environment variable in password_env"))
         elif name not in COLUMNS:
-            found.append((name, f"unknown column; expected {', '.join(COLUMNS)}"))
+            found.append((_shown(name), f"unknown column; expected {', '.join(COLUMNS)}"))
+    for name in getattr(raw, "duplicates", ()):
+        found.append((_shown(name), "given more than once on this line"))
     number, ticket_id = _ticket(raw, found)
     names = _ticket_names(number, ticket_id) if number is not None or ticket_id is not None else None
 
@@ -225,6 +254,11 @@ def _parse_row(
     return item, names, [RowProblem(row, source, ticket, f, p) for f, p in first.items()]
 
 
+def _shown(name: str) -> str:
+    """A column name from the manifest, fit to be shown: short, printable."""
+    return name if len(name) <= 40 and name.isprintable() else repr(name[:40])
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -233,7 +267,12 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
             raise InputError("manifest", f"{path.name} is empty: a CSV manifest starts with a header row")
         unknown = [h for h in header if h not in COLUMNS and h.strip().lower() not in _SECRET_COLUMNS]
         if unknown:
-            raise InputError("manifest", f"unknown column {unknown[0]!r} in {path.name}; expected {', '.join(COLUMNS)}")
+            raise InputError(
+                "manifest", f"unknown column {_shown(unknown[0])!r} in {path.name}; expected {', '.join(COLUMNS)}"
+            )
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:
+            raise InputError("manifest", f"column {_shown(twice[0])!r} appears more than once in {path.name}")
         if "ticket_number" not in header and "ticket_id" not in header:
             raise InputError("manifest", f"{path.name} needs a ticket_number or ticket_id column")
         if "kind" not in header:
@@ -250,16 +289,43 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
             yield row, raw
 
 
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys given more than once (json keeps the last)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    twice = []
+    for key, value in pairs:
+        if key in obj:
+            twice.append(key)
+        obj[key] = value
+    obj.duplicates = tuple(twice)
+    return obj
+
+
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
     """(line number, object) per non-blank line, or (line number, problem) for a bad one."""
     with path.open(encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
+        number = 0
+        while line := fh.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+                while (rest := fh.readline(1 << 16)) and not rest.endswith("\n"):
+                    pass  # skip the rest of the line without holding it
+                yield number, f"longer than {MAX_LINE_CHARS} characters"
+                continue
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
+                raw = json.loads(line, object_pairs_hook=_object)
             except json.JSONDecodeError as exc:
                 yield number, f"not JSON ({exc.msg} at column {exc.colno})"
+                continue
+            except (ValueError, RecursionError):  # an integer of thousands of digits; nesting too deep
+                yield number, "not JSON this reader accepts (a number too long or nesting too deep)"
                 continue
             yield number, raw if isinstance(raw, dict) else "each line must be a JSON object"
 

@@ -7,9 +7,12 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from otrs_closure.batch.items import BatchResult, BatchStatus, _where
+
+if TYPE_CHECKING:  # pragma: no cover - rich is imported when something is shown
+    from rich.console import Console
 
 # -- progress ------------------------------------------------------------------------------------
 
@@ -34,20 +37,28 @@ class _LogProgress:
         print(f"[{self.done:>{self._width}}/{self.total}] {result.describe()}", file=self.stream, flush=True)
 
 
+def _console(stream: TextIO, width: int | None = None) -> Console:
+    """A rich console that never reads markup, emoji codes or highlights in what it prints:
+    every text it shows (tickets, texts, file names, the server's messages) came from
+    someone else, and ``[/x]`` would raise (or ``[link=…]`` render) as markup."""
+    from rich.console import Console
+
+    return Console(file=stream, markup=False, emoji=False, highlight=False, width=width)
+
+
 class _RichProgress:
     """A progress bar on the terminal; failures are printed above it as they happen."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
             TextColumn("closing"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[status]}", markup=False),
             TimeRemainingColumn(),
-            console=Console(file=stream),
+            console=_console(stream),
             transient=False,
         )
         self._task = self._progress.add_task("batch", total=total, status="")
@@ -63,7 +74,9 @@ class _RichProgress:
     def __call__(self, result: BatchResult) -> None:
         self._counts[result.status.value] = self._counts.get(result.status.value, 0) + 1
         if not result.ok:
-            self._progress.console.print(result.describe(), markup=False, highlight=False)
+            from rich.text import Text
+
+            self._progress.console.print(Text(result.describe()))
         status = " ".join(f"{k}={v}" for k, v in sorted(self._counts.items()))
         self._progress.update(self._task, advance=1, status=status)
 
@@ -159,11 +172,11 @@ class BatchSummary:
     def print(self, stream: TextIO | None = None) -> None:
         """The counts and the failures as tables."""
         from rich import box
-        from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         stream = stream or sys.stdout
-        console = Console(file=stream, highlight=False, width=None if stream.isatty() else 160)
+        console = _console(stream, width=None if stream.isatty() else 160)
         ascii_box = box.ASCII if not stream.isatty() else box.SIMPLE_HEAD
         elapsed = (self.finished_at - self.started_at).total_seconds()
         console.print(
@@ -189,7 +202,7 @@ class BatchSummary:
                     message = "; ".join(f"{p.field}: {p.problem}" for p in r.problems)
                 else:
                     message = r.error.message if r.error is not None else ""
-                table.add_row(
+                cells = (
                     _where(r.source, r.row),
                     r.ticket,
                     r.status.value,
@@ -197,4 +210,5 @@ class BatchSummary:
                     r.error_code or "",
                     message,
                 )
+                table.add_row(*(Text(c) for c in cells))  # Text: never parsed as markup
             console.print(table)

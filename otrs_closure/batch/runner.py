@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -78,7 +79,11 @@ class _Run:
             self.rate.acquire()
         started = time.perf_counter()
         if self.journal is not None:
-            self.journal.record_start(item)
+            try:
+                self.journal.record_start(item)
+            except sqlite3.Error as exc:  # a full disk, a locked file: fail the row before sending anything
+                err = OtrsClosureError(f"the journal could not record the start ({exc}); nothing was sent")
+                return BatchResult.for_item(item, BatchStatus.FAILED, error=err)
         client = self.client
         try:
             if item.ticket_id is not None:
@@ -104,7 +109,10 @@ class _Run:
             err = OtrsClosureError(f"unexpected {type(exc).__name__} (a bug: please report it)", ticket=item.ticket)
             result = BatchResult.for_item(item, BatchStatus.FAILED, error=err, elapsed=time.perf_counter() - started)
         if self.journal is not None:
-            self.journal.record_result(result)
+            try:
+                self.journal.record_result(result)
+            except sqlite3.Error as exc:  # the closure stands; a re-run asks the server about it
+                log.warning("%s: the journal could not record the result (%s)", item.where(), exc)
         if _systemic(result.error) and not self.stop.is_set():
             self.stopped_by = result.error
             self.stop.set()
