@@ -456,3 +456,25 @@ def test_the_summary_shows_typed_text_as_it_is(folder: Path) -> None:
     out = io.StringIO()
     summary.print(out)
     assert "'[/x] :smile: [link=http://x]y' is not one of" in out.getvalue()
+
+
+def test_one_journal_reached_through_a_symlink_is_locked_once(tmp_path: Path) -> None:
+    # Two batches on one journal would race each other's closures: the lock is on the real
+    # file, whatever name (a symlink, a relative path) each batch reaches it by.
+    real = tmp_path / "datos" / "cierres.journal"
+    real.parent.mkdir()
+    link = tmp_path / "enlace.journal"
+    link.symlink_to(real)
+    folder_link = tmp_path / "carpeta"
+    folder_link.symlink_to(real.parent, target_is_directory=True)
+    with Journal(real, server="https://mesa.example.gob.mx"):
+        for other in (link, folder_link / "cierres.journal"):
+            with pytest.raises(InputError, match="in use by another batch"):
+                Journal(other, server="https://mesa.example.gob.mx")
+    with Journal(link, server="https://mesa.example.gob.mx"), pytest.raises(InputError, match="in use"):
+        Journal(real, server="https://mesa.example.gob.mx")
+
+
+def test_a_journal_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such folder"):
+        Journal(tmp_path / "no_existe" / "j.sqlite3", server="https://mesa.example.gob.mx")

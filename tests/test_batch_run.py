@@ -550,3 +550,19 @@ def test_a_journal_that_is_another_database_is_a_settings_error(cli_env: FakeZnu
     assert main(["batch", str(world.manifest), "--journal", str(other)]) == EXIT_INPUT
     assert "not an otrs-closure journal" in capsys.readouterr().err
     assert cli_env.requests == []
+
+
+def test_a_second_batch_on_the_same_journal_through_a_symlink_is_refused(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = build_world(cli_env, tmp_path, 4, bad=False, failing=False)
+    real = tmp_path / "cierres.sqlite3"
+    link = tmp_path / "enlace.sqlite3"
+    link.symlink_to(real)
+    cli_env.clear_records()
+    with Journal(real, server=root(cli_env)):  # another batch holds the journal
+        assert main(["batch", str(world.manifest), "--journal", str(link)]) == EXIT_INPUT
+    assert "in use by another batch" in capsys.readouterr().err
+    assert cli_env.requests == []
+    for tid, _ in world.valid:
+        assert_untouched(cli_env.ticket(tid))

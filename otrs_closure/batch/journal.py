@@ -88,7 +88,9 @@ class Journal:
 
     def __init__(self, path: str | Path, *, server: str) -> None:
         self.path = Path(path)
-        self._real = self.path
+        # The real file, every symlink resolved: two batches reaching one journal by two
+        # names must lock (and open) the same file.
+        self._real = self.path.expanduser().resolve()
         self.server = server
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
