@@ -276,8 +276,15 @@ def test_a_journal_skips_finished_rows_without_a_request(cli_env: FakeZnuny, tmp
     cli_env.clear_records()
     report = tmp_path / "r.json"
     assert main(["batch", str(world.manifest), "--journal", str(journal), "--report", str(report)]) == EXIT_OK
-    assert cli_env.requests == []
-    assert json.loads(report.read_text())["counts"]["skipped_journal"] == 10
+    onboardings = [number for i, (_, number) in enumerate(world.valid) if row_for(i, number, tmp_path)["kind"]
+                   == "user_onboarding"]
+    assert len(onboardings) == 3
+    # onboardings (their password is not in the closure identity) are re-read, never skipped
+    assert sorted(r.body["TicketNumber"] for r in cli_env.requests if r.operation == "TicketSearch") == sorted(
+        onboardings)
+    assert {r.operation for r in cli_env.requests} == {"SessionCreate", "TicketSearch", "TicketGet"}
+    counts = json.loads(report.read_text())["counts"]
+    assert counts["skipped_journal"] == 7 and counts["already_closed"] == 3
     # --recheck asks the server (two reads a row), which finds each closure complete
     assert main(["batch", str(world.manifest), "--journal", str(journal), "--recheck", "--report",
                  str(report)]) == EXIT_OK
@@ -332,7 +339,9 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
     with Journal(journal_path, server=client.settings.service_url) as journal:
         second = list(run_batch(client, items, workers=4, journal=journal))
     statuses = {r.item.key: r.status for r in second if r.item}
-    assert {k for k, s in statuses.items() if s is BatchStatus.SKIPPED_JOURNAL} == recorded_closed
+    onboardings = {i.key for i in items if i.kind == "user_onboarding"}
+    skipped = {k for k, s in statuses.items() if s is BatchStatus.SKIPPED_JOURNAL}
+    assert skipped == recorded_closed - onboardings  # an onboarding is never skipped
     assert all(s.ok for s in statuses.values())
     for tid, _ in world.valid:
         assert_closed_once(fake_znuny.ticket(tid))
@@ -342,7 +351,7 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
         assert result.status is BatchStatus.CLOSED and result.receipt is not None
         assert result.receipt.steps.note.value == "already_done" and result.receipt.writes_sent == 1
     # skipped rows sent nothing: searches only for the rows that were not journaled closed
-    assert len([r for r in fake_znuny.requests if r.operation == "TicketSearch"]) == 40 - len(recorded_closed)
+    assert len([r for r in fake_znuny.requests if r.operation == "TicketSearch"]) == 40 - len(skipped)
 
 
 def test_a_failure_does_not_stop_the_others(fake_znuny: FakeZnuny, tmp_path: Path) -> None:
@@ -566,3 +575,37 @@ def test_a_second_batch_on_the_same_journal_through_a_symlink_is_refused(
     assert cli_env.requests == []
     for tid, _ in world.valid:
         assert_untouched(cli_env.ticket(tid))
+
+
+def test_the_journal_never_skips_an_onboarding(cli_env: FakeZnuny, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The closure identity leaves the onboarding password out, so the journal cannot tell a
+    # corrected password from the old one: it must never report done what the ticket does
+    # not show. Onboarding rows always go to the server, which decides from the ticket.
+    fake = cli_env
+    folder = formats_folder(tmp_path)
+    (_, n_sr), (tid_on, n_on) = fake.new_service_desk_ticket(), fake.new_service_desk_ticket()
+    manifest = write_csv(folder / "cierres.csv", [row_for(0, n_sr, folder), row_for(2, n_on, folder)])
+    journal, report = tmp_path / "j.sqlite3", tmp_path / "r.json"
+    command = ["batch", str(manifest), "--journal", str(journal), "--report", str(report)]
+    assert main(command) == EXIT_OK
+
+    def statuses() -> dict[str, str]:
+        return {r["ticket"]: r["status"] for r in json.loads(report.read_text())["results"]}
+
+    fake.clear_records()
+    assert main(command) == EXIT_OK  # same inputs: the service request skipped, the onboarding re-read
+    assert statuses() == {n_sr: "skipped_journal", n_on: "already_closed"}
+    assert [r.body["TicketNumber"] for r in fake.requests if r.operation == "TicketSearch"] == [n_on]
+    assert [r for r in fake.requests if r.operation == "TicketUpdate"] == []
+
+    corrected = "Temporal#2026-corregida"
+    monkeypatch.setenv(PASSWORD_VAR, corrected)
+    fake.clear_records()
+    assert main(command) == EXIT_BATCH_FAILURES
+    assert statuses() == {n_sr: "skipped_journal", n_on: "failed"}  # not done: the ticket shows the old one
+    failure = next(f for f in json.loads(report.read_text())["failures"] if f["ticket"] == n_on)
+    assert failure["error"] == "ClosureConflict"
+    assert [r for r in fake.requests if r.operation == "TicketUpdate"] == []
+    note = fake.ticket(tid_on).articles_with_subject("Atendido")[0]
+    assert ONBOARDING_PASSWORD in note.body and corrected not in report.read_text()

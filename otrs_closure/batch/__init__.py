@@ -24,7 +24,9 @@ first write, a bounded worker pool, a resumable journal, and the summary report.
   closure identity), written by the worker as soon as a closure starts and as soon as it
   ends. It is advisory: the only thing it is ever used for is to *skip* a row it recorded
   as closed on the same server with the same closure identity (no request at all); every
-  other row — never seen, started but not finished (a killed run), failed — goes to the
+  other row — never seen, started but not finished (a killed run), failed, and every row
+  that carries a secret (an onboarding: the closure identity leaves its password out, so
+  the journal cannot tell a corrected password from the old one) — goes to the
   server through ``close()``, whose assessment of the ticket decides what is still to do,
   so a re-run never redoes a finished step and never doubles a note. ``recheck=True``
   (CLI ``--recheck``) sends even journaled rows to the server (two reads each when the

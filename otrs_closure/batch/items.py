@@ -68,6 +68,12 @@ class BatchItem:
     def kind(self) -> str:
         return self.attention.kind
 
+    @property
+    def carries_secret(self) -> bool:
+        """Whether part of the closure is a secret the closure identity leaves out (the
+        onboarding password): the identity cannot tell a corrected one from the old one."""
+        return isinstance(self.attention, UserOnboarding)
+
     def where(self) -> str:
         """``manifest.csv:12`` (or ``item 12``)."""
         return _where(self.source, self.row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -13,6 +14,8 @@ from typing import Any
 
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.errors import InputError
+
+log = logging.getLogger("otrs_closure.batch")
 
 # -- the journal ---------------------------------------------------------------------------------
 
@@ -76,8 +79,9 @@ class Journal:
     """A batch journal in an SQLite file, keyed by (server, ticket, closure identity).
 
     Advisory: a row recorded ``closed`` for the same server and the same closure identity
-    is skipped without a request; everything else is decided by the server (``close()`` is
-    idempotent against what the ticket shows). Each record is committed at once (WAL), so a
+    is skipped without a request (:meth:`may_skip`; never a row carrying a secret, such as
+    an onboarding); everything else is decided by the server (``close()`` is idempotent
+    against what the ticket shows). Each record is committed at once (WAL), so a
     killed process loses at most the closures it was running, which a re-run settles.
     Thread-safe (one connection behind a lock). One process at a time: on POSIX an
     exclusive ``flock`` on ``<file>.lock`` next to the real file (symlinks resolved; released
@@ -215,6 +219,21 @@ class Journal:
             return False
         entry = self.lookup(item.key, item.closure_id)
         return entry is not None and entry.status == "closed"
+
+    def may_skip(self, item: BatchItem) -> bool:
+        """Whether a batch may skip ``item`` without asking the server: the journal records
+        its closure finished on this server, and the closure identity covers all of the
+        item. An item that carries a secret (an onboarding: its password is left out of the
+        identity) never is — the journal would call a corrected password done while the
+        ticket shows the old one; ``close()`` decides from the ticket instead. A journal that
+        cannot be read skips nothing."""
+        if item.carries_secret:
+            return False
+        try:
+            return self.is_closed(item)
+        except sqlite3.Error as exc:
+            log.warning("%s: the journal could not be read (%s); asking the server", item.where(), exc)
+            return False
 
     def record_start(self, item: BatchItem) -> None:
         """A worker starts the closure (kept ``started`` if the process dies now)."""

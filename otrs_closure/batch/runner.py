@@ -195,7 +195,7 @@ def _run(
                     except InputError as exc:
                         yield emit(BatchResult.for_item(item, BatchStatus.INVALID, error=exc))
                         continue
-                    if not recheck and run.journal.is_closed(item):
+                    if not recheck and run.journal.may_skip(item):
                         yield emit(BatchResult.for_item(item, BatchStatus.SKIPPED_JOURNAL))
                         continue
                 pending[pool.submit(run.close_one, item)] = item

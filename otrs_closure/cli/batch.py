@@ -114,8 +114,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     if args.dry_run or (args.strict and invalid):
         if journal is not None:
-            skip = sum(1 for i in items if journal.is_closed(i))
-            print(f"otrs-closure: the journal records {skip} of the valid row(s) closed", file=err)
+            skip = sum(1 for i in items if not args.recheck and journal.may_skip(i))
+            print(f"otrs-closure: the journal would skip {skip} of the valid row(s) as closed", file=err)
             journal.close()
         why = "--dry-run" if args.dry_run else "--strict: invalid rows"
         print(f"otrs-closure: {why}: nothing sent", file=err)
