@@ -609,3 +609,31 @@ def test_the_journal_never_skips_an_onboarding(cli_env: FakeZnuny, tmp_path: Pat
     assert [r for r in fake.requests if r.operation == "TicketUpdate"] == []
     note = fake.ticket(tid_on).articles_with_subject("Atendido")[0]
     assert ONBOARDING_PASSWORD in note.body and corrected not in report.read_text()
+
+
+@pytest.mark.parametrize("where", ["missing_folder", "a_folder", "the_manifest", "the_journal"])
+def test_a_report_that_cannot_be_written_is_refused_before_anything_is_sent(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    world = build_world(cli_env, tmp_path, 3, bad=False, failing=False)
+    journal = tmp_path / "j.sqlite3"
+    report = {"missing_folder": tmp_path / "no_existe" / "r.json", "a_folder": tmp_path,
+              "the_manifest": world.manifest, "the_journal": journal}[where]
+    manifest_before = world.manifest.read_bytes()
+    cli_env.clear_records()
+    code = main(["batch", str(world.manifest), "--journal", str(journal), "--report", str(report)])
+    assert code == EXIT_INPUT
+    assert "--report" in capsys.readouterr().err
+    assert cli_env.requests == []
+    assert world.manifest.read_bytes() == manifest_before
+    for tid, _ in world.valid:
+        assert_untouched(cli_env.ticket(tid))
+
+
+def test_the_report_replaces_the_previous_one_whole(cli_env: FakeZnuny, tmp_path: Path) -> None:
+    world = build_world(cli_env, tmp_path, 3, bad=False, failing=False)
+    report = tmp_path / "r.json"
+    report.write_text("informe anterior")
+    assert main(["batch", str(world.manifest), "--report", str(report)]) == EXIT_OK
+    assert json.loads(report.read_text())["counts"]["closed"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left

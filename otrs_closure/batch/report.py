@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from otrs_closure.batch.items import BatchResult, BatchStatus, _where
+from otrs_closure.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover - rich is imported when something is shown
     from rich.console import Console
@@ -159,15 +162,16 @@ class BatchSummary:
         }
 
     def write_json(self, target: str | Path | IO[str]) -> None:
-        """The report as JSON to a path (``-`` for stdout) or an open text file."""
+        """The report as JSON to a path (``-`` for stdout) or an open text file. A path is
+        written atomically (a temporary file in its folder, then renamed over it): a reader
+        finds the previous report or the whole new one, never half of one."""
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
-        if isinstance(target, (str, Path)):
-            if str(target) == "-":
-                sys.stdout.write(text)
-            else:
-                Path(target).write_text(text, encoding="utf-8")
-        else:
+        if not isinstance(target, (str, Path)):
             target.write(text)
+        elif str(target) == "-":
+            sys.stdout.write(text)
+        else:
+            write_atomically(Path(target), text)
 
     def print(self, stream: TextIO | None = None) -> None:
         """The counts and the failures as tables."""
@@ -212,3 +216,34 @@ class BatchSummary:
                 )
                 table.add_row(*(Text(c) for c in cells))  # Text: never parsed as markup
             console.print(table)
+
+
+def check_output_file(path: str | Path, what: str) -> Path:
+    """``path`` as a file that can be written (its folder exists and is writable, and it is
+    no folder itself); :class:`InputError` naming ``what`` otherwise. For checking every
+    output before the first write of a batch, rather than failing after it."""
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise InputError(what, f"{path} is a folder; name a file")
+    if not folder.is_dir():
+        raise InputError(what, f"no such folder: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(what, f"cannot write in {folder}")
+    return target
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed over
+    it once complete (``os.replace``); the temporary file is removed on failure."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for any new file
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from otrs_closure.batch.items import BatchResult
 from otrs_closure.batch.journal import Journal
 from otrs_closure.batch.manifest import load_manifest
-from otrs_closure.batch.report import BatchSummary, make_progress
+from otrs_closure.batch.report import BatchSummary, check_output_file, make_progress
 from otrs_closure.batch.runner import _check_pool, run_batch
 from otrs_closure.cli._common import (
     EXIT_BATCH_FAILURES,
@@ -21,7 +22,7 @@ from otrs_closure.cli._common import (
     fail,
     make_client,
 )
-from otrs_closure.errors import OtrsClosureError
+from otrs_closure.errors import InputError, OtrsClosureError
 
 # -- the command line ----------------------------------------------------------------------------
 
@@ -77,12 +78,24 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_batch)
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every file the batch will write, checked before the first request: a report that
+    cannot be written must not be found out after the tickets were closed."""
+    if args.report and args.report != "-":
+        report = check_output_file(args.report, "--report").resolve()
+        others = {"the manifest": args.manifest, "the journal": args.journal}
+        for what, other in others.items():
+            if other and Path(other).expanduser().resolve() == report:
+                raise InputError("--report", f"{args.report} is {what}; name another file")
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     """``otrs-closure batch``: validate, report bad rows, run, summarise."""
     started = datetime.now(timezone.utc)
     err = sys.stderr
     try:
         _check_pool(args.workers, args.rate_limit)
+        _check_outputs(args)
         client = make_client(args)
         items, problems = load_manifest(
             args.manifest, settings=client.settings, templates=client.templates, files_root=args.files_root
@@ -119,8 +132,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             journal.close()
         why = "--dry-run" if args.dry_run else "--strict: invalid rows"
         print(f"otrs-closure: {why}: nothing sent", file=err)
-        if args.report:
-            summary(list(invalid)).write_json(args.report)
+        if args.report and not _write_report(summary(list(invalid)), args.report):
+            return EXIT_BATCH_FAILURES
         return EXIT_INPUT if invalid else EXIT_OK
 
     results: list[BatchResult] = list(invalid)
@@ -150,8 +163,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 journal.close()
     done = summary(results, interrupted)
     done.print(sys.stdout if args.report != "-" else err)
-    if args.report:
-        done.write_json(args.report)
+    written = _write_report(done, args.report) if args.report else True
     if interrupted:
         return 130
-    return EXIT_OK if done.ok else EXIT_BATCH_FAILURES
+    return EXIT_OK if done.ok and written else EXIT_BATCH_FAILURES
+
+
+def _write_report(summary: BatchSummary, target: str) -> bool:
+    """Write the report; on failure (checked before the run, so: a full disk, a folder
+    removed meanwhile) say so on stderr — the summary printed above is complete."""
+    try:
+        summary.write_json(target)
+    except OSError as exc:
+        print(f"otrs-closure: --report: cannot write {target} ({exc.strerror or exc})", file=sys.stderr)
+        return False
+    return True
