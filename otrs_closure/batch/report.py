@@ -109,6 +109,7 @@ class BatchSummary:
     workers: int = 1
     journal: str | None = None
     interrupted: bool = False
+    interrupted_by: str | None = None  # the signal that stopped the run: "SIGINT", "SIGTERM"
     requests_sent: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -140,6 +141,7 @@ class BatchSummary:
             "finished_at": self.finished_at.isoformat(timespec="seconds"),
             "elapsed_seconds": round(elapsed, 3),
             "interrupted": self.interrupted,
+            "interrupted_by": self.interrupted_by,
             "ok": self.ok,
             "total": self.total,
             "counts": self.counts,
@@ -185,7 +187,7 @@ class BatchSummary:
         elapsed = (self.finished_at - self.started_at).total_seconds()
         console.print(
             f"batch: {self.total} row(s) in {elapsed:.1f} s with {self.workers} worker(s)"
-            + (" (interrupted)" if self.interrupted else ""),
+            + (f" (interrupted by {self.interrupted_by or 'the caller'})" if self.interrupted else ""),
             markup=False,
         )
         counts = Table(box=ascii_box)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -24,19 +25,19 @@ MAX_WORKERS = 64
 
 
 class _RateLimiter:
-    """At most ``rate`` closures started per second, shared by every worker (no bursts)."""
+    """At most ``rate`` closures started per second (no bursts). Used by the one thread
+    that starts closures, and sleeps with the client's ``sleep`` (its documented seam)."""
 
-    def __init__(self, rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, rate: float, sleep: Callable[[float], None]) -> None:
         self._interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = threading.Lock()
+        self._next: float | None = None
         self._sleep = sleep
 
-    def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
+    def wait(self) -> None:
+        """Wait for the next start slot."""
+        now = time.monotonic()
+        slot = now if self._next is None else max(now, self._next)
+        self._next = slot + self._interval
         if slot > now:
             self._sleep(slot - now)
 
@@ -67,16 +68,22 @@ class _Run:
     client: ClosureClient
     journal: Journal | None
     rate: _RateLimiter | None
+    halt: threading.Event | None = None  # the caller's: start no more rows
     claims: _Claims = field(default_factory=_Claims)
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)  # ours: a systemic failure, or the end
     stopped_by: OtrsClosureError | None = None
+
+    def stopping(self) -> bool:
+        """Whether new rows must not start (a systemic failure, the caller's stop, the end)."""
+        return self.stop.is_set() or (self.halt is not None and self.halt.is_set())
+
+    def not_run(self, item: BatchItem) -> BatchResult:
+        return BatchResult.for_item(item, BatchStatus.NOT_RUN, error=self.stopped_by)
 
     def close_one(self, item: BatchItem) -> BatchResult:
         """One row, in a worker thread. Never raises for the row's own failures."""
-        if self.stop.is_set():
-            return BatchResult.for_item(item, BatchStatus.NOT_RUN, error=self.stopped_by)
-        if self.rate is not None:
-            self.rate.acquire()
+        if self.stopping():
+            return self.not_run(item)
         started = time.perf_counter()
         if self.journal is not None:
             try:
@@ -127,13 +134,17 @@ def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
     return replace(item, closure_id=prepared.closure_id)
 
 
-def _check_pool(workers: object, rate_limit: object) -> None:
+def check_pool(workers: object, rate_limit: object) -> None:
+    """:class:`InputError` unless ``workers`` is an integer from 1 to :data:`MAX_WORKERS` and
+    ``rate_limit`` is None or a positive, finite number of closures per second."""
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
         raise InputError("workers", f"must be an integer from 1 to {MAX_WORKERS}")
     if rate_limit is not None and (
-        isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or not rate_limit > 0
+        isinstance(rate_limit, bool)
+        or not isinstance(rate_limit, (int, float))
+        or not 0 < rate_limit < math.inf  # NaN fails both
     ):
-        raise InputError("rate_limit", "must be a positive number of closures per second")
+        raise InputError("rate_limit", "must be a positive, finite number of closures per second")
 
 
 def run_batch(
@@ -145,6 +156,7 @@ def run_batch(
     progress: Callable[[BatchResult], None] | None = None,
     *,
     recheck: bool = False,
+    stop: threading.Event | None = None,
 ) -> Iterator[BatchResult]:
     """Close every item with ``workers`` threads sharing ``client``; yields one
     :class:`BatchResult` per item, in completion order.
@@ -153,19 +165,25 @@ def run_batch(
     exchange a pyotrs client with its own keep-alive ``requests.Session`` (pyotrs's client is
     not thread-safe) and shares one GenericInterface session, so sessions are reused
     across tickets. ``rate_limit`` bounds the closures started per second (a closure is 4–5
-    requests). ``journal`` skips rows it records closed (no request) and records each row as
-    it starts and ends; ``recheck=True`` sends journaled rows to the server anyway.
-    ``progress`` is called with each result as it is yielded.
+    requests); the waits use the client's ``sleep``. ``journal`` skips rows it records
+    closed (no request; never a row carrying a secret) and records each row as it starts
+    and ends; ``recheck=True`` sends journaled rows to the server anyway.
 
     A failure in one row never stops the others. A failure every row would share (the
     agent's credentials refused, the attended state or the owner missing on the server)
-    stops new rows from starting; they are yielded as ``not_run``. Items are read from
-    ``items`` lazily (at most ``2 × workers`` in flight). Closing the iterator early waits
-    for the closures already running (they are journaled) and starts no more.
+    stops new rows from starting; they are yielded as ``not_run``. Setting ``stop`` (from
+    another thread or a signal handler) does the same: the closures in flight finish and
+    are yielded, every other item is yielded ``not_run``. Items are read from ``items``
+    lazily (at most ``2 × workers`` in flight).
+
+    ``progress`` is called with each result as it is yielded — and, when the iterator is
+    closed early (or an exception ends it), once more for each closure that was in flight
+    and is waited for: a caller that collects results through ``progress`` misses none.
 
     Raises :class:`InputError` at once for a bad ``workers`` or ``rate_limit``."""
-    _check_pool(workers, rate_limit)
-    run = _Run(client=client, journal=journal, rate=_RateLimiter(rate_limit) if rate_limit else None)
+    check_pool(workers, rate_limit)
+    rate = _RateLimiter(rate_limit, client.policy.sleep) if rate_limit else None
+    run = _Run(client=client, journal=journal, rate=rate, halt=stop)
     return _run(run, items, workers, progress, recheck)
 
 
@@ -178,13 +196,15 @@ def _run(
         return result
 
     source = iter(items)
-    window = 2 * workers
+    # Rate-limited, a row is submitted only when a worker is free, so that it starts in its slot.
+    window = workers if run.rate is not None else 2 * workers
     pending: dict[Future[BatchResult], BatchItem] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otrs-closure-batch")
     exhausted = False
+    finished = False
     try:
         while True:
-            while not exhausted and not run.stop.is_set() and len(pending) < window:
+            while not exhausted and not run.stopping() and len(pending) < window:
                 item = next(source, None)
                 if item is None:
                     exhausted = True
@@ -198,6 +218,11 @@ def _run(
                     if not recheck and run.journal.may_skip(item):
                         yield emit(BatchResult.for_item(item, BatchStatus.SKIPPED_JOURNAL))
                         continue
+                if run.rate is not None:
+                    run.rate.wait()
+                    if run.stopping():
+                        yield emit(run.not_run(item))
+                        break
                 pending[pool.submit(run.close_one, item)] = item
             if not pending:
                 break
@@ -205,11 +230,24 @@ def _run(
             for fut in sorted(done, key=lambda f: pending[f].row):
                 pending.pop(fut)
                 yield emit(fut.result())
-        if run.stop.is_set():
-            for item in source:
-                yield emit(BatchResult.for_item(item, BatchStatus.NOT_RUN, error=run.stopped_by))
+        for item in source:  # stopped (or nothing left)
+            yield emit(run.not_run(item))
+        finished = True
     finally:
         run.stop.set()  # closures not yet started return at once
-        for fut in pending:
-            fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        if not finished and progress is not None:
+            _report_abandoned(pending, run, progress)
+
+
+def _report_abandoned(
+    pending: dict[Future[BatchResult], BatchItem], run: _Run, progress: Callable[[BatchResult], None]
+) -> None:
+    """The iterator was closed early, or an exception ended it: hand ``progress`` the result
+    of each closure that was in flight (waited for above), so none goes unreported."""
+    for fut, item in sorted(pending.items(), key=lambda kv: kv[1].row):
+        try:
+            result = run.not_run(item) if fut.cancelled() or fut.exception() is not None else fut.result()
+            progress(result)
+        except Exception:  # reporting must not hide what ended the run
+            log.exception("%s: could not report the result", item.where())

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from otrs_closure.batch.items import BatchResult
+from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.batch.journal import Journal
 from otrs_closure.batch.manifest import load_manifest
 from otrs_closure.batch.report import BatchSummary, check_output_file, make_progress
-from otrs_closure.batch.runner import _check_pool, run_batch
+from otrs_closure.batch.runner import check_pool, run_batch
 from otrs_closure.cli._common import (
     EXIT_BATCH_FAILURES,
     EXIT_INPUT,
@@ -22,6 +23,7 @@ from otrs_closure.cli._common import (
     fail,
     make_client,
 )
+from otrs_closure.cli._signals import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSignal
 from otrs_closure.errors import InputError, OtrsClosureError
 
 # -- the command line ----------------------------------------------------------------------------
@@ -40,7 +42,9 @@ def register(subparsers: Any) -> None:
         f"  {EXIT_OK}    every row was closed or already closed\n"
         f"  {EXIT_INPUT}    bad settings or manifest, or invalid rows with --dry-run/--strict: nothing was sent\n"
         f"  {EXIT_BATCH_FAILURES}    at least one row invalid, failed or not run (see the summary and --report)\n"
-        "  130  interrupted: the closures in progress were finished; run again to resume\n"
+        f"  {EXIT_INTERRUPTED}  SIGINT (Ctrl-C): the closures in progress were finished, no more started; "
+        "run again to resume\n"
+        f"  {EXIT_TERMINATED}  SIGTERM: the same (a second signal ends the batch at once)\n"
         f"  {EXIT_UNEXPECTED}    unexpected error (a bug: please report it)"
     )
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -94,7 +98,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     started = datetime.now(timezone.utc)
     err = sys.stderr
     try:
-        _check_pool(args.workers, args.rate_limit)
+        check_pool(args.workers, args.rate_limit)
         _check_outputs(args)
         client = make_client(args)
         items, problems = load_manifest(
@@ -111,7 +115,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"otrs-closure: {r.describe()}", file=err)
     print(f"otrs-closure: {manifest}: {total} row(s): {len(items)} valid, {len(invalid)} invalid", file=err)
 
-    def summary(results: list[BatchResult], interrupted: bool = False) -> BatchSummary:
+    def summary(results: list[BatchResult], interrupted_by: str | None = None) -> BatchSummary:
         return BatchSummary(
             results=results,
             total=total,
@@ -121,7 +125,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             server=client.settings.service_url,
             workers=args.workers,
             journal=str(args.journal) if args.journal else None,
-            interrupted=interrupted,
+            interrupted=interrupted_by is not None,
+            interrupted_by=interrupted_by,
             requests_sent=client.requests_sent,
         )
 
@@ -137,36 +142,51 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return EXIT_INPUT if invalid else EXIT_OK
 
     results: list[BatchResult] = list(invalid)
-    interrupted = False
-    with client:
+
+    def collect(result: BatchResult) -> None:  # every result, also those of an abandoned run
+        results.append(result)
+        progress(result)
+
+    with client, StopOnSignal() as signals:
         try:
             with make_progress(len(items), err) as progress:
-                for result in run_batch(
+                for _ in run_batch(
                     client,
                     items,
                     workers=args.workers,
                     rate_limit=args.rate_limit,
                     journal=journal,
-                    progress=progress,
+                    progress=collect,
                     recheck=args.recheck,
+                    stop=signals.stop,
                 ):
-                    results.append(result)
-        except KeyboardInterrupt:
-            interrupted = True
-            print(
-                "otrs-closure: interrupted: the closures in progress were finished; run the same command "
-                "again to close the rest",
-                file=err,
-            )
+                    pass
+        except KeyboardInterrupt:  # no handler could be installed (not the main thread)
+            signals.received = signal.SIGINT
         finally:
             if journal is not None:
                 journal.close()
-    done = summary(results, interrupted)
+    interrupted_by = signals.received.name if signals.received is not None else None
+    results += _not_reached(items, results)
+    if interrupted_by:
+        print(
+            f"otrs-closure: {interrupted_by}: the closures in progress were finished and no more were started; "
+            "run the same command again to close the rest",
+            file=err,
+        )
+    done = summary(results, interrupted_by)
     done.print(sys.stdout if args.report != "-" else err)
     written = _write_report(done, args.report) if args.report else True
-    if interrupted:
-        return 130
+    if signals.exit_code is not None:
+        return signals.exit_code
     return EXIT_OK if done.ok and written else EXIT_BATCH_FAILURES
+
+
+def _not_reached(items: list[BatchItem], results: list[BatchResult]) -> list[BatchResult]:
+    """A ``not_run`` result for each item the run never reported (it was cut short): the
+    report lists every row, whatever stopped the run."""
+    seen = {(r.source, r.row) for r in results}
+    return [BatchResult.for_item(i, BatchStatus.NOT_RUN) for i in items if (i.source, i.row) not in seen]
 
 
 def _write_report(summary: BatchSummary, target: str) -> bool:
