@@ -662,3 +662,94 @@ def test_the_report_replaces_the_previous_one_whole(cli_env: FakeZnuny, tmp_path
     assert main(["batch", str(world.manifest), "--report", str(report)]) == EXIT_OK
     assert json.loads(report.read_text())["counts"]["closed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+# -- failures every row would share: found once, before the first row or as soon as they come --------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "code", "error"),
+    [
+        ("WEBSERVICE", "GenericTicketConnectorRES", 7, "ServerError"),  # a mistyped web service name
+        ("PASSWORD", "contraseña-equivocada", 5, "AuthenticationError"),
+        ("BASE_URL", "http://127.0.0.1:9", 7, "TransportError"),  # nothing listens there
+    ],
+)
+def test_a_failed_login_is_one_error_and_no_row_runs(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    setting: str, value: str, code: int, error: str,
+) -> None:
+    world = build_world(cli_env, tmp_path, 50, bad=False, failing=False)
+    monkeypatch.setenv(f"OTRS_CLOSURE_{setting}", value)
+    cli_env.clear_records()
+    report = tmp_path / "r.json"
+    assert main(["batch", str(world.manifest), "--workers", "8", "--report", str(report)]) == code
+    out, err = capsys.readouterr()
+    assert f"cannot log in, so no row was run: {error}" in err
+    assert (out + err).count(error) <= 2  # the error line and the summary's one line: not one per row
+    assert "contraseña-equivocada" not in out + err
+    assert len(out.splitlines()) < 15
+    data = json.loads(report.read_text())
+    assert data["counts"]["not_run"] == 50 and data["failures"] == []
+    assert data["stopped_by"]["error"] == error and data["stopped_by"]["row"] is None
+    assert {r["status"] for r in data["results"]} == {"not_run"} and len(data["results"]) == 50
+    assert len(cli_env.requests) <= 1  # one login attempt (none reaches a closed port)
+    assert not [r for r in cli_env.requests if r.operation and r.operation.startswith("Ticket")]
+    for tid, _ in world.valid:
+        assert_untouched(cli_env.ticket(tid))
+
+
+def test_credentials_refused_mid_run_stop_new_rows_and_are_shown_once(
+    fake_znuny: FakeZnuny, tmp_path: Path
+) -> None:
+    tickets = [fake_znuny.new_service_desk_ticket() for _ in range(20)]
+    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i + 1, source="m.csv")
+             for i, (t, _) in enumerate(tickets)]
+    results: list[BatchResult] = []
+
+    def progress(result: BatchResult) -> None:
+        results.append(result)
+        if len(results) == 3:  # the agent is disabled and the session dies: no row can log in again
+            fake_znuny.set_agent_valid("tecnico1", False)
+            fake_znuny.expire_all_sessions()
+
+    with new_client(fake_znuny) as client:
+        list(run_batch(client, items, workers=1, progress=progress))
+    statuses = [r.status for r in sorted(results, key=lambda r: r.row)]
+    assert statuses == [BatchStatus.CLOSED] * 3 + [BatchStatus.FAILED] + [BatchStatus.NOT_RUN] * 16
+    failed = results[3]
+    assert type(failed.error).__name__ == "AuthenticationError"
+    assert all(r.error is failed.error for r in results[4:])  # the reason they were not run
+    assert sessions_created(fake_znuny) <= 1 + 2  # not one (or more) per remaining row
+
+    from datetime import datetime, timezone
+
+    from otrs_closure.batch import BatchSummary
+
+    now = datetime.now(timezone.utc)
+    out = io.StringIO()
+    summary = BatchSummary(results=results, total=20, started_at=now, finished_at=now)
+    summary.print(out)
+    text = out.getvalue()
+    assert "16 row(s) not run: the batch stopped at m.csv:4" in text
+    assert text.count("AuthenticationError") == 2  # the failed row's line and the one reason line
+    assert [f.row for f in summary.failures] == [4]
+    assert summary.to_dict()["stopped_by"]["row"] == 4
+
+
+def sessions_created(fake: FakeZnuny) -> int:
+    return len([r for r in fake.requests if r.operation == "SessionCreate"])
+
+
+def test_an_unreachable_server_mid_run_stops_new_rows(fake_znuny: FakeZnuny) -> None:
+    tickets = [fake_znuny.new_service_desk_ticket() for _ in range(12)]
+    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_number=n, row=i + 1)
+             for i, (_, n) in enumerate(tickets)]
+    fake_znuny.inject("connection_refused", operation="TicketSearch", call=3, times=1000)
+    with new_client(fake_znuny) as client:
+        results = sorted(run_batch(client, items, workers=1), key=lambda r: r.row)
+    assert [r.status for r in results[:3]] == [BatchStatus.CLOSED] * 2 + [BatchStatus.FAILED]
+    assert type(results[2].error).__name__ == "TransportError"
+    assert {r.status for r in results[3:]} == {BatchStatus.NOT_RUN}
+    searches = len([r for r in fake_znuny.requests if r.operation == "TicketSearch"])
+    assert searches <= 2 + 4  # two closures, then one row's retries: not every row's

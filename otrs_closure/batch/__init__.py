@@ -16,10 +16,11 @@ first write, a bounded worker pool, a resumable journal, and the summary report.
   GenericInterface session, so "one transport per worker" holds with one client and N
   threads, the pool never outgrows the concurrency, and the session is reused across every
   ticket of the batch (and of later batches). An optional
-  rate limit bounds the closures started per second. A failure in one row never stops the
-  others; only a failure that every row would share (the agent's credentials refused, the
-  attended state or the owner missing on the server) stops the batch early, and the rows
-  not attempted are reported ``not_run``.
+  rate limit bounds the closures started per second. The client logs in once before the
+  first row; if that fails, every row is ``not_run``. A failure in one row never stops the
+  others; only a failure that every row would share (the agent's credentials refused, no
+  session, the server unreachable, the attended state or the owner missing on the server)
+  stops the batch early, and the rows not attempted are reported ``not_run``.
 * **The journal** (:class:`Journal`, stdlib :mod:`sqlite3`): one row per (server, ticket,
   closure identity), written by the worker as soon as a closure starts and as soon as it
   ends. It is advisory: the only thing it is ever used for is to *skip* a row it recorded

@@ -208,6 +208,8 @@ class BatchResult:
         if self.status is BatchStatus.INVALID:
             what = "; ".join(f"{p.field}: {p.problem}" for p in self.problems) or str(self.error)
             return f"{head}{who}: invalid: {what}"
+        if self.status is BatchStatus.NOT_RUN:  # the reason is shared by every such row: shown once, elsewhere
+            return f"{head}{who}: not_run (the batch stopped before it)"
         if self.error is not None:
             return f"{head}{who}: {self.status.value}: {type(self.error).__name__}: {self.error}"
         extra = ""

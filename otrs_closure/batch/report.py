@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from otrs_closure.batch.items import BatchResult, BatchStatus, _where
-from otrs_closure.errors import InputError
+from otrs_closure.errors import InputError, OtrsClosureError
 
 if TYPE_CHECKING:  # pragma: no cover - rich is imported when something is shown
     from rich.console import Console
@@ -128,7 +128,41 @@ class BatchSummary:
 
     @property
     def failures(self) -> list[BatchResult]:
-        return sorted((r for r in self.results if not r.ok), key=lambda r: (r.source, r.row))
+        """The rows that failed or were invalid, each with its own error. Rows not run are
+        not among them: they share one reason (:attr:`stopped_by`, or the interruption)."""
+        return sorted(
+            (r for r in self.results if not r.ok and r.status is not BatchStatus.NOT_RUN),
+            key=lambda r: (r.source, r.row),
+        )
+
+    @property
+    def not_run(self) -> list[BatchResult]:
+        return sorted((r for r in self.results if r.status is BatchStatus.NOT_RUN), key=lambda r: (r.source, r.row))
+
+    @property
+    def stopped_by(self) -> OtrsClosureError | None:
+        """The failure every row would have shared, which stopped the batch (the rows not
+        run carry it), or None."""
+        return next((r.error for r in self.not_run if r.error is not None), None)
+
+    @property
+    def stopped_at(self) -> BatchResult | None:
+        """The failed row whose error stopped the batch (None: the login before the first row)."""
+        error = self.stopped_by
+        return next((r for r in self.failures if error is not None and r.error is error), None)
+
+    def stop_reason(self) -> str | None:
+        """Why rows were not run, in one line (None when every row ran)."""
+        if not self.not_run and self.counts[BatchStatus.NOT_RUN.value] == 0:
+            return None
+        error = self.stopped_by
+        if error is not None:
+            at = self.stopped_at
+            where = f" at {_where(at.source, at.row)} ({at.ticket})" if at is not None else " before the first row"
+            return f"the batch stopped{where}: {type(error).__name__}: {error}"
+        if self.interrupted:
+            return f"interrupted by {self.interrupted_by or 'the caller'}"
+        return "the run ended before them"
 
     def to_dict(self) -> dict[str, Any]:
         elapsed = (self.finished_at - self.started_at).total_seconds()
@@ -146,6 +180,7 @@ class BatchSummary:
             "total": self.total,
             "counts": self.counts,
             "requests_sent": dict(self.requests_sent),
+            "stopped_by": self._stopped_by_dict(),
             "failures": [
                 {
                     "row": r.row,
@@ -162,6 +197,13 @@ class BatchSummary:
             ],
             "results": [r.to_dict() for r in sorted(self.results, key=lambda r: (r.source, r.row))],
         }
+
+    def _stopped_by_dict(self) -> dict[str, Any] | None:
+        error = self.stopped_by
+        if error is None:
+            return None
+        at = self.stopped_at
+        return {**error.to_dict(), "row": at.row if at else None, "source": (at.source or None) if at else None}
 
     def write_json(self, target: str | Path | IO[str]) -> None:
         """The report as JSON to a path (``-`` for stdout) or an open text file. A path is
@@ -199,7 +241,7 @@ class BatchSummary:
         console.print(counts)
         failures = self.failures
         if failures:
-            console.print(f"{len(failures)} row(s) not closed:", markup=False)
+            console.print(f"{len(failures)} row(s) failed or invalid:")
             table = Table(box=ascii_box)
             for col in ("row", "ticket", "status", "error", "ErrorCode", "message"):
                 table.add_column(col, overflow="fold")
@@ -218,6 +260,10 @@ class BatchSummary:
                 )
                 table.add_row(*(Text(c) for c in cells))  # Text: never parsed as markup
             console.print(table)
+        reason = self.stop_reason()
+        if reason is not None:
+            n = self.counts[BatchStatus.NOT_RUN.value]
+            console.print(f"{n} row(s) not run: {reason}")
 
 
 def check_output_file(path: str | Path, what: str) -> Path:

@@ -15,7 +15,7 @@ from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.batch.journal import Journal
 from otrs_closure.client import ClosureClient
 from otrs_closure.closure import prepare
-from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError
+from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError, PartialClosure, TransportError
 
 log = logging.getLogger("otrs_closure.batch")
 
@@ -57,10 +57,21 @@ class _Claims:
 
 
 def _systemic(error: OtrsClosureError | None) -> bool:
-    """A failure every other row would share: stop starting new rows."""
+    """A failure every other row would share: stop starting new rows. The agent's
+    credentials refused; the attended state or the owner missing (the preflight); no
+    session to be had (every row needs one); the server unreachable (refused, connect
+    timeout, TLS: nothing about the ticket). A PartialClosure is judged by its cause."""
+    if isinstance(error, PartialClosure):
+        error = error.cause
+    if error is None:
+        return False
     if isinstance(error, AuthenticationError):
         return True
-    return isinstance(error, InputError) and error.field in ("attended_state", "owner_login")
+    if isinstance(error, InputError):
+        return error.field in ("attended_state", "owner_login")
+    if error.operation == "SessionCreate":
+        return True
+    return isinstance(error, TransportError) and error.kind in ("connect", "tls")
 
 
 @dataclass
@@ -72,6 +83,7 @@ class _Run:
     claims: _Claims = field(default_factory=_Claims)
     stop: threading.Event = field(default_factory=threading.Event)  # ours: a systemic failure, or the end
     stopped_by: OtrsClosureError | None = None
+    _stop_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stopping(self) -> bool:
         """Whether new rows must not start (a systemic failure, the caller's stop, the end)."""
@@ -120,11 +132,29 @@ class _Run:
                 self.journal.record_result(result)
             except sqlite3.Error as exc:  # the closure stands; a re-run asks the server about it
                 log.warning("%s: the journal could not record the result (%s)", item.where(), exc)
-        if _systemic(result.error) and not self.stop.is_set():
-            self.stopped_by = result.error
-            self.stop.set()
-            log.error("stopping the batch: %s", result.error)
+        if _systemic(result.error):
+            self.stop_for(result.error)
         return result
+
+    def stop_for(self, error: OtrsClosureError | None) -> None:
+        """Stop starting rows because of ``error`` (the first one is kept: the rows not run
+        carry it)."""
+        with self._stop_lock:
+            if self.stop.is_set():
+                return
+            self.stopped_by = error
+            self.stop.set()
+        log.error("stopping the batch: every other row would fail the same way: %s", error)
+
+    def connect(self) -> bool:
+        """Log in before the first row: a wrong URL, web service or password is one error,
+        not one per row (each retrying SessionCreate)."""
+        try:
+            self.client.connect()
+        except OtrsClosureError as exc:
+            self.stop_for(exc)
+            return False
+        return True
 
 
 def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
@@ -169,9 +199,12 @@ def run_batch(
     closed (no request; never a row carrying a secret) and records each row as it starts
     and ends; ``recheck=True`` sends journaled rows to the server anyway.
 
-    A failure in one row never stops the others. A failure every row would share (the
-    agent's credentials refused, the attended state or the owner missing on the server)
-    stops new rows from starting; they are yielded as ``not_run``. Setting ``stop`` (from
+    The client logs in (:meth:`~otrs_closure.ClosureClient.connect`) before the first row
+    is sent; if that fails, every item is yielded ``not_run`` with that error. A failure in
+    one row never stops the others. A failure every row would share (the agent's
+    credentials refused, the attended state or the owner missing on the server, no session,
+    the server unreachable) stops new rows from starting; they are yielded as ``not_run``
+    carrying that error. Setting ``stop`` (from
     another thread or a signal handler) does the same: the closures in flight finish and
     are yielded, every other item is yielded ``not_run``. Items are read from ``items``
     lazily (at most ``2 × workers`` in flight).
@@ -202,6 +235,7 @@ def _run(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otrs-closure-batch")
     exhausted = False
     finished = False
+    connected = False
     try:
         while True:
             while not exhausted and not run.stopping() and len(pending) < window:
@@ -218,6 +252,9 @@ def _run(
                     if not recheck and run.journal.may_skip(item):
                         yield emit(BatchResult.for_item(item, BatchStatus.SKIPPED_JOURNAL))
                         continue
+                if not connected and not (connected := run.connect()):
+                    yield emit(run.not_run(item))
+                    break
                 if run.rate is not None:
                     run.rate.wait()
                     if run.stopping():

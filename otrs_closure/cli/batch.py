@@ -15,15 +15,19 @@ from otrs_closure.batch.manifest import load_manifest
 from otrs_closure.batch.report import BatchSummary, check_output_file, make_progress
 from otrs_closure.batch.runner import check_pool, run_batch
 from otrs_closure.cli._common import (
+    EXIT_AUTH,
     EXIT_BATCH_FAILURES,
     EXIT_INPUT,
     EXIT_OK,
+    EXIT_SERVER,
     EXIT_UNEXPECTED,
     connection_args,
+    exit_code,
     fail,
     make_client,
 )
 from otrs_closure.cli._signals import EXIT_INTERRUPTED, EXIT_TERMINATED, StopOnSignal
+from otrs_closure.client import ClosureClient
 from otrs_closure.errors import InputError, OtrsClosureError
 
 # -- the command line ----------------------------------------------------------------------------
@@ -41,6 +45,8 @@ def register(subparsers: Any) -> None:
         "exit codes:\n"
         f"  {EXIT_OK}    every row was closed or already closed\n"
         f"  {EXIT_INPUT}    bad settings or manifest, or invalid rows with --dry-run/--strict: nothing was sent\n"
+        f"  {EXIT_AUTH}    the login before the first row failed: the agent's credentials were refused\n"
+        f"  {EXIT_SERVER}    the login before the first row failed: server, URL or web service (every row not_run)\n"
         f"  {EXIT_BATCH_FAILURES}    at least one row invalid, failed or not run (see the summary and --report)\n"
         f"  {EXIT_INTERRUPTED}  SIGINT (Ctrl-C): the closures in progress were finished, no more started; "
         "run again to resume\n"
@@ -94,7 +100,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    """``otrs-closure batch``: validate, report bad rows, run, summarise."""
+    """``otrs-closure batch``: validate, report bad rows, log in, run, summarise."""
     started = datetime.now(timezone.utc)
     err = sys.stderr
     try:
@@ -115,8 +121,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"otrs-closure: {r.describe()}", file=err)
     print(f"otrs-closure: {manifest}: {total} row(s): {len(items)} valid, {len(invalid)} invalid", file=err)
 
-    def summary(results: list[BatchResult], interrupted_by: str | None = None) -> BatchSummary:
-        return BatchSummary(
+    def finish(results: list[BatchResult], interrupted_by: str | None = None) -> bool:
+        """Print the summary and write the report; False when the report could not be written."""
+        done = BatchSummary(
             results=results,
             total=total,
             started_at=started,
@@ -129,27 +136,68 @@ def cmd_batch(args: argparse.Namespace) -> int:
             interrupted_by=interrupted_by,
             requests_sent=client.requests_sent,
         )
+        if not args.dry_run:
+            done.print(sys.stdout if args.report != "-" else err)
+        return _write_report(done, args.report) if args.report else True
+
+    def sent(item: BatchItem) -> bool:
+        return journal is None or args.recheck or not journal.may_skip(item)
 
     if args.dry_run or (args.strict and invalid):
         if journal is not None:
-            skip = sum(1 for i in items if not args.recheck and journal.may_skip(i))
+            skip = sum(1 for i in items if not sent(i))
             print(f"otrs-closure: the journal would skip {skip} of the valid row(s) as closed", file=err)
             journal.close()
         why = "--dry-run" if args.dry_run else "--strict: invalid rows"
         print(f"otrs-closure: {why}: nothing sent", file=err)
-        if args.report and not _write_report(summary(list(invalid)), args.report):
+        if not finish(list(invalid)):
             return EXIT_BATCH_FAILURES
         return EXIT_INPUT if invalid else EXIT_OK
 
-    results: list[BatchResult] = list(invalid)
+    with client:
+        if any(sent(i) for i in items):
+            try:  # once, before the first row: a wrong URL, web service or password is one error
+                client.connect()
+            except OtrsClosureError as exc:
+                if journal is not None:
+                    journal.close()
+                print(f"otrs-closure: cannot log in, so no row was run: {type(exc).__name__}: {exc}", file=err)
+                finish([*invalid, *(BatchResult.for_item(i, BatchStatus.NOT_RUN, error=exc) for i in items)])
+                return exit_code(exc)
+        results, signals = _run(args, client, items, journal, invalid)
+    interrupted_by = signals.received.name if signals.received is not None else None
+    results += _not_reached(items, results)
+    if interrupted_by:
+        print(
+            f"otrs-closure: {interrupted_by}: the closures in progress were finished and no more were started; "
+            "run the same command again to close the rest",
+            file=err,
+        )
+    written = finish(results, interrupted_by)
+    if signals.exit_code is not None:
+        return signals.exit_code
+    ok = all(r.ok for r in results) and len(results) == total
+    return EXIT_OK if ok and written else EXIT_BATCH_FAILURES
 
-    def collect(result: BatchResult) -> None:  # every result, also those of an abandoned run
-        results.append(result)
-        progress(result)
 
-    with client, StopOnSignal() as signals:
+def _run(
+    args: argparse.Namespace,
+    client: ClosureClient,
+    items: list[BatchItem],
+    journal: Journal | None,
+    invalid: list[BatchResult],
+) -> tuple[list[BatchResult], StopOnSignal]:
+    """Close the rows with a progress display until done, or until SIGINT/SIGTERM stops
+    new rows; every result is collected, also those of closures that finished in flight."""
+    results = list(invalid)
+    with StopOnSignal() as signals:
         try:
-            with make_progress(len(items), err) as progress:
+            with make_progress(len(items), sys.stderr) as progress:
+
+                def collect(result: BatchResult) -> None:
+                    results.append(result)
+                    progress(result)
+
                 for _ in run_batch(
                     client,
                     items,
@@ -166,20 +214,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         finally:
             if journal is not None:
                 journal.close()
-    interrupted_by = signals.received.name if signals.received is not None else None
-    results += _not_reached(items, results)
-    if interrupted_by:
-        print(
-            f"otrs-closure: {interrupted_by}: the closures in progress were finished and no more were started; "
-            "run the same command again to close the rest",
-            file=err,
-        )
-    done = summary(results, interrupted_by)
-    done.print(sys.stdout if args.report != "-" else err)
-    written = _write_report(done, args.report) if args.report else True
-    if signals.exit_code is not None:
-        return signals.exit_code
-    return EXIT_OK if done.ok and written else EXIT_BATCH_FAILURES
+    return results, signals
 
 
 def _not_reached(items: list[BatchItem], results: list[BatchResult]) -> list[BatchResult]:
