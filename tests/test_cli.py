@@ -174,3 +174,57 @@ def test_password_env_may_only_name_an_onboarding_variable(
     assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>" in err
     assert env.requests == []
     _no_secrets(out, err)
+
+
+# -- options that cannot mean what was asked: exit 2 before anything is sent -----------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--kind", "service_request", "--description", "x", "--offline"], "--offline"),  # --offline closes nothing
+        (["--kind", "incident", "--problem", "p", "--solution", "s", "--login", "m"], "--login"),
+        (["--kind", "incident", "--problem", "p", "--solution", "s", "--access-url", "https://a.mx"], "--access-url"),
+        (["--kind", "service_request", "--description", "x", "--password-stdin"], "--password-stdin"),
+        (["--kind", "service_request", "--description", "x", "--password-env",
+          "OTRS_CLOSURE_ONBOARDING_PASSWORD"], "--password-env"),
+        (["--kind", "service_request", "--description", "x", "--problem", "p"], "--problem"),
+        (["--kind", "user_onboarding", "--description", "x", "--access-url", "https://a.mx", "--login", "m",
+          "--password-stdin", "--solution", "s"], "--solution"),
+    ],
+)
+def test_options_the_kind_does_not_use_are_refused(
+    env: FakeZnuny, capsys: pytest.CaptureFixture[str], args: list[str], option: str
+) -> None:
+    ticket = env.new_service_desk_ticket()
+    env.clear_records()
+    assert main(["close", "--ticket-id", str(ticket.ticket_id), *args, "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out)["field"] == option
+    assert env.requests == []
+    assert env.ticket(ticket.ticket_id).state == "new"
+
+
+@pytest.mark.parametrize("cell", ["٣", "²", "１２３", "7.0", "-3"])
+def test_a_ticket_id_option_is_ascii_digits(env: FakeZnuny, capsys: pytest.CaptureFixture[str], cell: str) -> None:
+    env.clear_records()
+    assert main(["close", "--ticket-id", cell, "--kind", "service_request", "--description", "x"]) == 2
+    assert "InputError: --ticket-id" in capsys.readouterr().err
+    assert env.requests == []
+
+
+def test_offline_with_dry_run_reads_nothing(env: FakeZnuny, capsys: pytest.CaptureFixture[str]) -> None:
+    env.clear_records()
+    assert main(["close", "--ticket-id", "7", "--kind", "service_request", "--description", "x", "--dry-run",
+                 "--offline"]) == 0
+    assert json.loads(capsys.readouterr().out)["requests"]
+    assert env.requests == []
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"otrs-closure {version('otrs_closure')}"

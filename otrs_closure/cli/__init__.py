@@ -42,6 +42,18 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    """The installed distribution's version (the package's own when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("otrs_closure")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        from otrs_closure import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     epilog = "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
@@ -50,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"otrs-closure {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (close, demo, fake_server, batch):
         command.register(sub)

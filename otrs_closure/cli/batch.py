@@ -105,6 +105,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     err = sys.stderr
     try:
         check_pool(args.workers, args.rate_limit)
+        if args.recheck and not args.journal:
+            raise InputError("--recheck", "only with --journal (it sends journaled rows to the server anyway)")
         _check_outputs(args)
         client = make_client(args)
         items, problems = load_manifest(

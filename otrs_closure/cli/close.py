@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,38 @@ def _formats(args: argparse.Namespace) -> FormatFiles | None:
     return FormatFiles(signed_scan=Path(args.signed_scan), editable=Path(args.editable))
 
 
+# The options each kind uses; any other kind-specific option given is a mistake, not ignored.
+_KIND_OPTIONS = {
+    "service_request": {"description"},
+    "user_onboarding": {"description", "access_url", "login", "password_stdin", "password_env"},
+    "incident": {"problem", "solution", "description"},
+}
+_TICKET_ID = re.compile(r"[0-9]{1,30}")  # ASCII digits: int() would take "٣" for 3
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Options that cannot mean what was asked are refused before anything is read or sent."""
+    if args.offline and not args.dry_run:
+        raise InputError("--offline", "only with --dry-run (it plans without reading the ticket; it closes nothing)")
+    for name in sorted(set().union(*_KIND_OPTIONS.values()) - _KIND_OPTIONS[args.kind]):
+        if getattr(args, name) not in (None, False):
+            raise InputError("--" + name.replace("_", "-"), f"is not used by --kind {args.kind}")
+
+
+def _ticket(args: argparse.Namespace) -> dict[str, Any]:
+    if args.ticket_number is not None:
+        return {"ticket_number": args.ticket_number}
+    if not _TICKET_ID.fullmatch(args.ticket_id.strip()):
+        raise InputError("--ticket-id", "must be the TicketID's digits (0-9)")
+    return {"ticket_id": int(args.ticket_id)}
+
+
 def cmd_close(args: argparse.Namespace) -> int:
     try:
+        _check_options(args)
+        ticket = _ticket(args)
         attention = _attention(args)
         formats = _formats(args)
-        ticket: dict[str, Any] = (
-            {"ticket_number": args.ticket_number} if args.ticket_number else {"ticket_id": args.ticket_id}
-        )
         client = make_client(args)
         with client:
             if args.dry_run:
@@ -90,7 +116,7 @@ def register(subparsers: Any) -> None:
     )
     which = close.add_mutually_exclusive_group(required=True)
     which.add_argument("--ticket-number", help="the ticket number, e.g. 2026112810000011")
-    which.add_argument("--ticket-id", type=int, help="the TicketID")
+    which.add_argument("--ticket-id", help="the TicketID")
     close.add_argument("--kind", required=True, choices=["service_request", "user_onboarding", "incident"])
     close.add_argument("--description", help="Descripción de la Atención (what was done)")
     close.add_argument("--access-url", help="user_onboarding: URL de acceso")
