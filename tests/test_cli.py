@@ -137,22 +137,31 @@ def test_exit_codes_for_server_answers(env: FakeZnuny, monkeypatch: pytest.Monke
     base = ["close", "--kind", "service_request", "--description", "Hecho."]
     assert main([*base, "--ticket-number", "2026000000000000"]) == 6  # TicketNotFound
     assert main([*base, "--ticket-id", str(ticket.ticket_id)]) == 0
-    assert main([*base, "--ticket-id", str(ticket.ticket_id), "--description", "Otra cosa."]) == 3  # conflict
+    capsys.readouterr()
+    assert main([*base, "--ticket-id", str(ticket.ticket_id), "--description", "Otra cosa.", "--json"]) == 3
     earlier_out, earlier_err = capsys.readouterr()
+    # the CLI names its own option, not the library's keyword
+    assert "run again with --reclose" in earlier_err and "--reclose" in json.loads(earlier_out)["message"]
+    assert "reclose=True" not in earlier_out + earlier_err
     _no_secrets(earlier_out, earlier_err)
     monkeypatch.setenv("OTRS_CLOSURE_PASSWORD", "wrong-" + AGENT_SECRET)
     assert main([*base, "--ticket-id", str(ticket.ticket_id), "--json"]) == 5  # AuthenticationError
     out, err = capsys.readouterr()
     assert json.loads(out)["error_code"] == "SessionCreate.AuthFail"
     _no_secrets(out, err)
-    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8}
+    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 130, 141, 143}
+    assert "nothing was written" in EXIT_CODES[2]  # requests may have been sent (a read, the preflight)
+    from otrs_closure.cli import build_parser
+
+    epilog = build_parser().epilog or ""
+    assert all(f"  {code} " in epilog for code in EXIT_CODES)
 
 
 def test_demo_closes_a_ticket_over_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out, _ = capsys.readouterr()
     assert "state         Atendido" in out and "owner         agente.mesa" in out
-    assert "second close(): 0 write(s)" in out
+    assert "second close(): nothing to do, 0 writes — every step already on the ticket" in out
     assert "Contraseña de acceso al Sistema: ********" in out
     assert "Temporal#2026" not in out
 

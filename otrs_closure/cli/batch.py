@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
         "  (paths relative to the manifest, inside its folder or --files-root)\n\n"
         "exit codes:\n"
         f"  {EXIT_OK}    every row was closed or already closed\n"
-        f"  {EXIT_INPUT}    bad settings or manifest, or invalid rows with --dry-run/--strict: nothing was sent\n"
+        f"  {EXIT_INPUT}    bad settings, options or manifest, or invalid rows with --dry-run/--strict: nothing sent\n"
         f"  {EXIT_AUTH}    the login before the first row failed: the agent's credentials were refused\n"
         f"  {EXIT_SERVER}    the login before the first row failed: server, URL or web service (every row not_run)\n"
         f"  {EXIT_BATCH_FAILURES}    at least one row invalid, failed or not run (see the summary and --report)\n"

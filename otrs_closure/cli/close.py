@@ -110,7 +110,7 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `close` to the CLI."""
-    epilog = "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+    epilog = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in EXIT_CODES.items())
     close = subparsers.add_parser(
         "close", help="close one ticket", epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
     )
