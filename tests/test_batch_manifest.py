@@ -1,6 +1,7 @@
 """Batch manifests: CSV and JSONL parsing, validation of every row before any request,
-duplicates, and the journal on its own. No server is involved (a RequestsMock with no
-routes fails any request, and every test asserts it saw none)."""
+duplicates, odd values, and what a manifest may name (variables, files). No server is
+involved (a RequestsMock with no routes fails any request, and every test asserts it saw
+none). The journal: tests/test_batch_journal.py."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from otrs_closure.batch import (
     BatchItem,
     BatchResult,
     BatchStatus,
-    Journal,
     RowProblem,
     load_manifest,
     manifest_format,
@@ -263,36 +263,6 @@ def test_batch_item_and_invalid_results() -> None:
     assert "kind: bad; description: blank" in results[1].describe()
 
 
-def test_journal_keys_and_advice(tmp_path: Path) -> None:
-    item = BatchItem(attention=ServiceRequest(description="x"), ticket_number="2026112810000061", row=2,
-                     source="m.csv", closure_id="oc-aaaaaaaaaaaa")
-    other_closure = BatchItem(attention=ServiceRequest(description="y"), ticket_number="2026112810000061",
-                              closure_id="oc-bbbbbbbbbbbb")
-    path = tmp_path / "j.sqlite3"
-    with Journal(path, server="http://a/ws") as j:
-        assert not j.is_closed(item)
-        j.record_start(item)
-        assert j.lookup(item.key, "oc-aaaaaaaaaaaa").status == "started"  # type: ignore[union-attr]
-        assert not j.is_closed(item)
-        j.record_result(BatchResult.for_item(item, BatchStatus.FAILED, error=InputError("x", "y")))
-        assert not j.is_closed(item)
-        j.record_start(item)
-        j.record_result(BatchResult.for_item(item, BatchStatus.ALREADY_CLOSED))
-        assert j.is_closed(item)
-        assert not j.is_closed(other_closure)  # another closure of the same ticket
-        entry = j.lookup(item.key, "oc-aaaaaaaaaaaa")
-        assert entry is not None and entry.attempts == 2 and entry.error is None  # the failure is history
-    with Journal(path, server="http://a/ws") as j:  # persisted
-        assert j.is_closed(item) and j.counts() == {"closed": 1}
-        with pytest.raises(InputError, match="in use by another batch"):
-            Journal(path, server="http://a/ws")  # one batch at a time per journal
-    with Journal(path, server="http://b/ws") as j:  # another server knows nothing of it
-        assert not j.is_closed(item) and j.entries() == []
-    (tmp_path / "garbage").write_bytes(b"not a database" * 100)
-    with pytest.raises(InputError, match="journal"):
-        Journal(tmp_path / "garbage", server="x")
-
-
 # -- a manifest is input, not code: which variables and which files it may name -----------------
 
 
@@ -424,57 +394,29 @@ def test_csv_cells_with_nul_overlong_cells_and_repeated_columns(folder: Path) ->
         load_manifest(folder / "twice.csv")
 
 
-def test_a_database_that_is_not_a_journal_is_refused_untouched(tmp_path: Path) -> None:
-    import sqlite3
-
-    for name, ddl in (("otra.db", "CREATE TABLE closures (a, b)"), ("agenda.db", "CREATE TABLE contactos (n)")):
-        path = tmp_path / name
-        with sqlite3.connect(path) as db:
-            db.execute(ddl)
-        db.close()
-        before = path.read_bytes()
-        with pytest.raises(InputError, match="not an otrs-closure journal"):
-            Journal(path, server="https://mesa.example.gob.mx")
-        assert path.read_bytes() == before
-    (tmp_path / "texto.journal").write_text("no soy una base de datos\n" * 100)
-    with pytest.raises(InputError, match="not a usable SQLite journal"):
-        Journal(tmp_path / "texto.journal", server="https://mesa.example.gob.mx")
+# -- a password where the name of its variable belongs: never echoed -----------------------------
 
 
-def test_the_summary_shows_typed_text_as_it_is(folder: Path) -> None:
-    # Cells and the server's messages are someone else's text: "[/x]" is no rich markup
-    # (it raised after the closures ran, and the report was lost), ":smile:" no emoji code.
-    import io
-    from datetime import datetime, timezone
-
-    from otrs_closure.batch import BatchSummary
-
-    rows = [{"ticket_number": "2026112810000091", "kind": "[/x] :smile: [link=http://x]y", "description": "x"}]
-    _, problems = load_manifest(write_csv(folder / "m.csv", rows))
-    now = datetime.now(timezone.utc)
-    summary = BatchSummary(results=BatchResult.invalid_rows(problems), total=1, started_at=now, finished_at=now)
-    out = io.StringIO()
-    summary.print(out)
-    assert "'[/x] :smile: [link=http://x]y' is not one of" in out.getvalue()
+def onboarding_manifest(tmp_path: Path, password_env: str) -> Path:
+    path = tmp_path / "m.jsonl"
+    row = {"ticket_number": "2026112810000011", "kind": "user_onboarding", "description": "Alta",
+           "access_url": "https://nomina.example.gob.mx", "login": "mgarcia", "password_env": password_env}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return path
 
 
-def test_one_journal_reached_through_a_symlink_is_locked_once(tmp_path: Path) -> None:
-    # Two batches on one journal would race each other's closures: the lock is on the real
-    # file, whatever name (a symlink, a relative path) each batch reaches it by.
-    real = tmp_path / "datos" / "cierres.journal"
-    real.parent.mkdir()
-    link = tmp_path / "enlace.journal"
-    link.symlink_to(real)
-    folder_link = tmp_path / "carpeta"
-    folder_link.symlink_to(real.parent, target_is_directory=True)
-    with Journal(real, server="https://mesa.example.gob.mx"):
-        for other in (link, folder_link / "cierres.journal"):
-            with pytest.raises(InputError, match="in use by another batch"):
-                Journal(other, server="https://mesa.example.gob.mx")
-    with Journal(link, server="https://mesa.example.gob.mx"), pytest.raises(InputError, match="in use"):
-        Journal(real, server="https://mesa.example.gob.mx")
+@pytest.mark.parametrize("cell", ["Temporal#2026-Canary", "Temporal2026canary", "temporal_2026"])
+def test_a_password_in_the_password_env_column_is_not_echoed(tmp_path: Path, cell: str) -> None:
+    # A common slip: the password itself in password_env. Whether it is not a variable
+    # name at all or names no variable that is set, the problem must not quote it: the
+    # problems are printed, written to the report and to logs.
+    items, problems = load_manifest(onboarding_manifest(tmp_path, cell), environ={})
+    assert not items and [p.field for p in problems] == ["password_env"]
+    texts = [str(p) for p in problems] + [json.dumps(p.to_dict()) for p in problems]
+    texts += [r.describe() for r in BatchResult.invalid_rows(problems)]
+    assert all(cell not in t for t in texts)
 
 
-def test_a_journal_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such folder"):
-        Journal(tmp_path / "no_existe" / "j.sqlite3", server="https://mesa.example.gob.mx")
+def test_a_conventional_variable_name_is_still_named(tmp_path: Path) -> None:
+    _, problems = load_manifest(onboarding_manifest(tmp_path, "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA"), environ={})
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA is not set" in str(problems[0])

@@ -8,12 +8,14 @@ import csv
 import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_file
+import requests
+from helpers import is_step2, make_file
 
 from otrs_closure import ClosureClient, Incident, InputError, ServiceRequest
 from otrs_closure.batch import (
@@ -299,30 +301,38 @@ class Killed(BaseException):
     """Stands for the process dying: not an Exception, so nothing catches it."""
 
 
+def dies_before_owner_write(n: int) -> Callable[[], requests.Session]:
+    """A ``session_factory`` for ``ClosureClient`` (its seam for the HTTP session) whose
+    process "dies" just before the ``n``-th owner write of the client: that closure's note
+    is on the ticket, its owner change is not."""
+    owner_writes = 0
+    lock = threading.Lock()
+
+    class Session(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            nonlocal owner_writes
+            body = request.body
+            if isinstance(body, (bytes, str)) and is_step2(json.loads(body)):
+                with lock:
+                    owner_writes += 1
+                    if owner_writes == n:
+                        raise Killed()
+            return super().send(request, **kwargs)
+
+    return Session
+
+
 def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnuny, tmp_path: Path) -> None:
     world = build_world(fake_znuny, tmp_path, 40, bad=False, failing=False)
     items, problems = load_manifest(world.manifest, environ={PASSWORD_VAR: ONBOARDING_PASSWORD})
     assert problems == []
     journal_path = tmp_path / "j.sqlite3"
-    client = new_client(fake_znuny)
+    client = new_client(fake_znuny, session_factory=dies_before_owner_write(15))
 
-    # the 15th closure dies between its two writes (note written, owner not yet)
-    notes = 0
-    lock = threading.Lock()
-
-    def after_note() -> None:
-        nonlocal notes
-        with lock:
-            notes += 1
-            if notes == 15:
-                raise Killed()
-
-    client._hooks["after_note"] = after_note
     first: list[BatchResult] = []
     with Journal(journal_path, server=client.settings.service_url) as journal, pytest.raises(Killed):
         for result in run_batch(client, items, workers=4, journal=journal):
             first.append(result)
-    del client._hooks["after_note"]
     with Journal(journal_path, server=client.settings.service_url) as journal:
         entries = journal.entries()
         recorded_closed = {e.ticket_key for e in entries if e.status == "closed"}

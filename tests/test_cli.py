@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
-from helpers import docx_bytes, pdf_bytes
+from helpers import docx_bytes, make_formats, pdf_bytes
 
 from otrs_closure.cli import EXIT_CODES, main
 from otrs_closure.testing import FakeZnuny
@@ -237,3 +239,49 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == f"otrs-closure {version('otrs_closure')}"
+
+
+# -- the onboarding password: never echoed, never read with echo on ------------------------------
+
+ONBOARD_PW = "Temporal#2026-Canary"
+
+
+def test_the_cli_does_not_echo_a_password_given_to_password_env(
+    env: FakeZnuny, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["close", "--ticket-id", "2", "--kind", "user_onboarding", "--description", "Alta",
+                 "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia",
+                 "--password-env", ONBOARD_PW, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert ONBOARD_PW not in out + err
+    assert not env.requests
+
+
+class _Terminal:
+    """Standard input that is a terminal (reading it would echo what is typed)."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        raise AssertionError("the password was read with echo on")
+
+
+def test_password_stdin_at_a_terminal_is_read_without_echo(
+    env: FakeZnuny, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    prompts: list[str] = []
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": prompts.append(prompt) or ONBOARD_PW)
+    ticket = env.new_service_desk_ticket()
+    formats = make_formats(tmp_path)
+    code = main(["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding", "--description", "Alta",
+                 "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia", "--password-stdin",
+                 "--signed-scan", str(formats.signed_scan), "--editable", str(formats.editable)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(prompts) == 1
+    assert ONBOARD_PW not in out + err
+    note = [a for a in env.ticket(ticket.ticket_id).articles if a.subject == "Atendido"]
+    assert len(note) == 1 and f"Contraseña de acceso al Sistema: {ONBOARD_PW}" in note[0].body
