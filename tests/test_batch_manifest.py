@@ -1,6 +1,7 @@
 """Batch manifests: CSV and JSONL parsing, validation of every row before any request,
-duplicates, and the journal on its own. No server is involved (a RequestsMock with no
-routes fails any request, and every test asserts it saw none)."""
+duplicates, odd values, and what a manifest may name (variables, files). No server is
+involved (a RequestsMock with no routes fails any request, and every test asserts it saw
+none). The journal: tests/test_batch_journal.py."""
 
 from __future__ import annotations
 
@@ -20,14 +21,13 @@ from otrs_closure.batch import (
     BatchItem,
     BatchResult,
     BatchStatus,
-    Journal,
     RowProblem,
     load_manifest,
     manifest_format,
 )
 from otrs_closure.settings import ClosureSettings
 
-PASSWORD_VAR = "OTRS_TEST_ONBOARDING_PW"
+PASSWORD_VAR = "OTRS_CLOSURE_ONBOARDING_PASSWORD_TEST"
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +118,7 @@ def test_every_bad_row_is_reported_at_once(folder: Path) -> None:
         {"ticket_number": "2026112810000023", "kind": "service_request", "description": "x",
          "signed_scan": "formatos/no_existe.pdf", "editable": "formatos/firmado.pdf"},               # 5
         {"ticket_number": "2026112810000024", "kind": "user_onboarding", "description": "x",
-         "access_url": "nomina", "login": "u", "password_env": "NO_SUCH_VAR_FOR_TEST"},              # 6
+         "access_url": "nomina", "login": "u", "password_env": "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET"},  # 6
         {"kind": "service_request", "description": "x"},                                            # 7
         {"ticket_number": "1", "ticket_id": "2", "kind": "service_request", "description": "x"},     # 8
         {"ticket_id": "-3", "kind": "service_request", "description": "x"},                          # 9
@@ -153,7 +153,7 @@ def test_every_bad_row_is_reported_at_once(folder: Path) -> None:
     assert fields[12] == {"formats"}
     assert fields[13] == {"formats"}
     assert fields[14] == {"formats.signed_scan", "formats.editable"}  # both wrong types, both reported
-    assert "NO_SUCH_VAR_FOR_TEST is not set" in str(by_row[7])
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET is not set" in str(by_row[7])
     text = str(by_row[6][0])
     assert text.startswith("m.csv:6 (ticket 2026112810000023): formats.signed_scan: file not found")
 
@@ -264,31 +264,160 @@ def test_batch_item_and_invalid_results() -> None:
     assert "kind: bad; description: blank" in results[1].describe()
 
 
-def test_journal_keys_and_advice(tmp_path: Path) -> None:
-    item = BatchItem(attention=ServiceRequest(description="x"), ticket_number="2026112810000061", row=2,
-                     source="m.csv", closure_id="oc-aaaaaaaaaaaa")
-    other_closure = BatchItem(attention=ServiceRequest(description="y"), ticket_number="2026112810000061",
-                              closure_id="oc-bbbbbbbbbbbb")
-    path = tmp_path / "j.sqlite3"
-    with Journal(path, server="http://a/ws") as j:
-        assert not j.is_closed(item)
-        j.record_start(item)
-        assert j.lookup(item.key, "oc-aaaaaaaaaaaa").status == "started"  # type: ignore[union-attr]
-        assert not j.is_closed(item)
-        j.record_result(BatchResult.for_item(item, BatchStatus.FAILED, error=InputError("x", "y")))
-        assert not j.is_closed(item)
-        j.record_start(item)
-        j.record_result(BatchResult.for_item(item, BatchStatus.ALREADY_CLOSED))
-        assert j.is_closed(item)
-        assert not j.is_closed(other_closure)  # another closure of the same ticket
-        entry = j.lookup(item.key, "oc-aaaaaaaaaaaa")
-        assert entry is not None and entry.attempts == 2 and entry.error is None  # the failure is history
-    with Journal(path, server="http://a/ws") as j:  # persisted
-        assert j.is_closed(item) and j.counts() == {"closed": 1}
-        with pytest.raises(InputError, match="in use by another batch"):
-            Journal(path, server="http://a/ws")  # one batch at a time per journal
-    with Journal(path, server="http://b/ws") as j:  # another server knows nothing of it
-        assert not j.is_closed(item) and j.entries() == []
-    (tmp_path / "garbage").write_bytes(b"not a database" * 100)
-    with pytest.raises(InputError, match="journal"):
-        Journal(tmp_path / "garbage", server="x")
+# -- a manifest is input, not code: which variables and which files it may name -----------------
+
+
+def onboarding_row(password_env: str, **extra: Any) -> dict[str, Any]:
+    return {**GOOD_ROWS[2], "password_env": password_env, **extra}
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_PASSWORD", "HOME", "PATH", "OTRS_CLOSURE_ONBOARDING_PASSWORDX",
+                                  "OTRS_CLOSURE_ONBOARDING_PASSWORD_", "otrs_closure_onboarding_password_mgarcia",
+                                  "OTRS_CLOSURE_ONBOARDING_PASSWORD_mgarcia", "OTRS_CLOSURE_ONBOARDING_PASSWORD_A-B"])
+def test_password_env_may_only_name_onboarding_variables(folder: Path, name: str) -> None:
+    # OTRS_CLOSURE_PASSWORD would put the agent's own password into the note, HOME the host's
+    # home folder: only the variables meant for onboarding passwords are read.
+    environ = {name: "Secreto-Del-Host-1", "OTRS_CLOSURE_PASSWORD": "Secreto-Del-Host-1"}
+    items, problems = load_manifest(write_csv(folder / "m.csv", [onboarding_row(name)]), environ=environ)
+    assert items == []
+    assert [p.field for p in problems] == ["password_env"]
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_<NAME>" in problems[0].problem  # the rule is named
+    texts = str(problems) + json.dumps([p.to_dict() for p in problems])
+    assert "Secreto-Del-Host-1" not in texts and f" {name} " not in texts
+
+
+@pytest.mark.parametrize("name", ["OTRS_CLOSURE_ONBOARDING_PASSWORD", "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA",
+                                  "OTRS_CLOSURE_ONBOARDING_PASSWORD_2026_A"])
+def test_onboarding_variables_are_read(folder: Path, name: str) -> None:
+    items, problems = load_manifest(write_csv(folder / "m.csv", [onboarding_row(name)]), environ={name: "Alta#1"})
+    assert problems == []
+    assert isinstance(items[0].attention, UserOnboarding)
+    assert items[0].attention.password.get_secret_value() == "Alta#1"
+
+
+def test_format_files_outside_the_manifest_folder_are_refused(folder: Path, tmp_path_factory: Any) -> None:
+    elsewhere = tmp_path_factory.mktemp("fuera")
+    outside_pdf = make_file(elsewhere, "PDF", "secreto.pdf")
+    (folder / "formatos" / "enlace.pdf").symlink_to(outside_pdf)          # a symlink leaving the folder
+    (folder / "formatos" / "dentro.pdf").symlink_to(folder / "formatos" / "firmado.pdf")  # one that stays
+    docx = "formatos/formato.docx"
+    rows = [
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000061", "signed_scan": f"../{elsewhere.name}/secreto.pdf",
+         "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000062", "signed_scan": str(outside_pdf), "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000063", "signed_scan": "formatos/enlace.pdf", "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000064", "signed_scan": "formatos/../formatos/dentro.pdf",
+         "editable": docx},
+        {**GOOD_ROWS[0], "ticket_number": "2026112810000065", "signed_scan": "formatos/firmado.pdf",
+         "editable": "/etc/hostname"},
+    ]
+    manifest = folder / "m.csv"
+    items, problems = load_manifest(write_csv(manifest, rows))
+    assert [i.ticket_number for i in items] == ["2026112810000064"]
+    assert [(p.row, p.field) for p in problems] == [
+        (2, "formats.signed_scan"), (3, "formats.signed_scan"), (4, "formats.signed_scan"), (6, "formats.editable")]
+    assert all("leads outside" in p.problem for p in problems)
+    # a root the caller names takes the place of the manifest's folder
+    items, problems = load_manifest(manifest, files_root=folder.parent)
+    assert sorted(i.ticket_number for i in items if i.ticket_number) == [
+        "2026112810000061", "2026112810000062", "2026112810000063", "2026112810000064"]
+    assert [(p.row, p.field) for p in problems] == [(6, "formats.editable")]
+    with pytest.raises(InputError) as ei:
+        load_manifest(manifest, files_root=folder / "no_existe")
+    assert ei.value.field == "files_root"
+
+
+# -- odd values: each is that row's problem, and the rest of the manifest is read ------------------
+
+
+@pytest.mark.parametrize("cell", ["٣", "²", "１２３", "99999999999999999999", "9" * 5000, "+7", "7.0", "0x7", "7 7"])
+def test_a_ticket_id_is_ascii_digits_in_range(folder: Path, cell: str) -> None:
+    # int() takes "٣" for 3 and "１２３" for 123, and raises on "²": none of them is a TicketID.
+    rows = [{"ticket_id": cell, "kind": "service_request", "description": "x"},
+            {"ticket_id": "007", "kind": "service_request", "description": "y"}]
+    items, problems = load_manifest(write_csv(folder / "m.csv", rows))
+    assert [(i.row, i.ticket_id) for i in items] == [(3, 7)]
+    assert [(p.row, p.field) for p in problems] == [(2, "ticket_id")]
+
+
+@pytest.mark.parametrize("cell", ["٣٣", "²", "１２３", "2026-11", "9" * 51])
+def test_a_ticket_number_is_ascii_digits(folder: Path, cell: str) -> None:
+    rows = [{"ticket_number": cell, "kind": "service_request", "description": "x"},
+            {"ticket_number": "2026112810000011", "kind": "service_request", "description": "y"}]
+    items, problems = load_manifest(write_csv(folder / "m.csv", rows))
+    assert [i.ticket_number for i in items] == ["2026112810000011"]
+    assert [(p.row, p.field) for p in problems] == [(2, "ticket_number")]
+
+
+def test_jsonl_values_of_the_wrong_type_and_malformed_lines(folder: Path) -> None:
+    ok = {"kind": "service_request", "description": "x"}
+    lines: list[dict[str, Any] | str] = [
+        {"ticket_number": "2026112810000071", "kind": "service_request", "description": 5},        # 1
+        {"ticket_id": 1e3, **ok},                                                                   # 2
+        '{"ticket_id": NaN, "kind": "service_request", "description": "x"}',                        # 3
+        {"ticket_id": 7, **ok, "signed_scan": {"path": "a"}, "editable": ["b"]},                    # 4
+        '{"ticket_id": ' + "9" * 5000 + ', "kind": "service_request", "description": "x"}',         # 5
+        "[" * 100_000,                                                                              # 6
+        '{"ticket_id": 8, "ticket_id": 9, "kind": "service_request", "description": "x"}',          # 7
+        {"ticket_id": 10, **ok, "signed_scan": "formatos/firm\u0000ado.pdf",
+         "editable": "formatos/formato.docx"},                                                      # 8
+        {"ticket_id": 11, "kind": "service_request", "description": "x" * 20_001},                  # 9
+        '{"ticket_id": 12, "kind": "service_request", "description": "' + "x" * 1_000_001 + '"}',   # 10
+        "\ufeff" + json.dumps({"ticket_id": 13, **ok}),                                             # 11: a BOM mid-file
+        {"ticket_id": 14, **ok, "[/x]": 1},                                                         # 12
+        {"ticket_id": 15, "kind": "service_request", "description": "Se atendió.\r\nSegunda línea"},  # 13: fine
+    ]
+    path = write_jsonl(folder / "j.jsonl", lines)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # CRLF line ends
+    items, problems = load_manifest(path)
+    assert [i.ticket_id for i in items] == [15]
+    assert isinstance(items[0].attention, ServiceRequest) and "Segunda línea" in items[0].attention.description
+    by_row: dict[int, set[str]] = {}
+    for p in problems:
+        by_row.setdefault(p.row, set()).add(p.field)
+    assert by_row == {1: {"description"}, 2: {"ticket_id"}, 3: {"ticket_id"}, 4: {"signed_scan", "editable"},
+                      5: {"line"}, 6: {"line"}, 7: {"ticket_id"}, 8: {"signed_scan"}, 9: {"description"},
+                      10: {"line"}, 11: {"line"}, 12: {"[/x]"}}
+    assert all(len(str(p)) < 400 for p in problems)  # nothing quoted at length
+
+
+def test_csv_cells_with_nul_overlong_cells_and_repeated_columns(folder: Path) -> None:
+    text = ("ticket_number,kind,description\n"
+            "2026112810000081,service_request,con\x00nul\n"
+            f"2026112810000082,service_request,{'x' * 20_001}\n"
+            "2026112810000083,service_request,bien\n")
+    (folder / "c.csv").write_text(text, encoding="utf-8")
+    items, problems = load_manifest(folder / "c.csv")
+    assert [i.ticket_number for i in items] == ["2026112810000083"]
+    assert [(p.row, p.field) for p in problems] == [(2, "description"), (3, "description")]
+    (folder / "twice.csv").write_text("ticket_id,kind,description,description\n1,service_request,a,b\n")
+    with pytest.raises(InputError, match="more than once"):
+        load_manifest(folder / "twice.csv")
+
+
+# -- a password where the name of its variable belongs: never echoed -----------------------------
+
+
+def onboarding_manifest(tmp_path: Path, password_env: str) -> Path:
+    path = tmp_path / "m.jsonl"
+    row = {"ticket_number": "2026112810000011", "kind": "user_onboarding", "description": "Alta",
+           "access_url": "https://nomina.example.gob.mx", "login": "mgarcia", "password_env": password_env}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("cell", ["Temporal#2026-Canary", "Temporal2026canary", "temporal_2026"])
+def test_a_password_in_the_password_env_column_is_not_echoed(tmp_path: Path, cell: str) -> None:
+    # A common slip: the password itself in password_env. Whether it is not a variable
+    # name at all or names no variable that is set, the problem must not quote it: the
+    # problems are printed, written to the report and to logs.
+    items, problems = load_manifest(onboarding_manifest(tmp_path, cell), environ={})
+    assert not items and [p.field for p in problems] == ["password_env"]
+    texts = [str(p) for p in problems] + [json.dumps(p.to_dict()) for p in problems]
+    texts += [r.describe() for r in BatchResult.invalid_rows(problems)]
+    assert all(cell not in t for t in texts)
+
+
+def test_a_conventional_variable_name_is_still_named(tmp_path: Path) -> None:
+    _, problems = load_manifest(onboarding_manifest(tmp_path, "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA"), environ={})
+    assert "OTRS_CLOSURE_ONBOARDING_PASSWORD_MGARCIA is not set" in str(problems[0])

@@ -8,14 +8,16 @@ import csv
 import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import after_step1_session, make_file
+import requests
+from helpers import is_step2, make_file
 
-from otrs_closure import ClosureClient, Incident, InputError, ServiceRequest
+from otrs_closure import ClosureClient, Incident, InputError, ServiceRequest, TransportError
 from otrs_closure.batch import (
     COLUMNS,
     BatchItem,
@@ -26,11 +28,10 @@ from otrs_closure.batch import (
     make_progress,
     run_batch,
 )
-from otrs_closure.batch.runner import _RateLimiter
 from otrs_closure.cli import EXIT_BATCH_FAILURES, EXIT_INPUT, EXIT_OK, main
 from otrs_closure.testing import FakeZnuny, TicketView
 
-PASSWORD_VAR = "OTRS_TEST_BATCH_ONBOARDING_PW"
+PASSWORD_VAR = "OTRS_CLOSURE_ONBOARDING_PASSWORD_BATCH_TEST"
 ONBOARDING_PASSWORD = "Temporal#2026"
 
 
@@ -129,8 +130,8 @@ def build_world(fake: FakeZnuny, folder: Path, n: int, *, already: int = 0, bad:
             {"ticket_number": nums[1], "kind": "incident", "problem": "p", "solution": "s",
              "signed_scan": "formatos/no_existe.pdf", "editable": "formatos/formato.docx"},
             {"ticket_number": nums[2], "kind": "user_onboarding", "description": "d", "access_url": "https://x.mx",
-             "login": "l", "password_env": "OTRS_TEST_UNSET_VARIABLE", "signed_scan": "formatos/firmado.pdf",
-             "editable": "formatos/formato.docx"},
+             "login": "l", "password_env": "OTRS_CLOSURE_ONBOARDING_PASSWORD_UNSET",
+             "signed_scan": "formatos/firmado.pdf", "editable": "formatos/formato.docx"},
             {"ticket_number": nums[3], "kind": "solicitud", "description": "d"},
             {"ticket_number": nums[4], "kind": "service_request", "description": "uno"},
             {"ticket_number": nums[4], "kind": "service_request", "description": "dos"},  # duplicate
@@ -262,8 +263,10 @@ def test_settings_and_manifest_errors_are_input_errors(cli_env: FakeZnuny, tmp_p
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["batch", str(tmp_path / "no_existe.csv")]) == EXIT_INPUT
     world = build_world(cli_env, tmp_path, 2, bad=False, failing=False)
-    assert main(["batch", str(world.manifest), "--workers", "0"]) == EXIT_INPUT
-    assert main(["batch", str(world.manifest), "--rate-limit", "0"]) == EXIT_INPUT
+    for bad in (["--workers", "0"], ["--workers", "65"], ["--rate-limit", "0"], ["--rate-limit", "-1"],
+                ["--rate-limit", "nan"], ["--rate-limit", "inf"], ["--recheck"],
+                ["--files-root", str(tmp_path / "no_existe")]):
+        assert main(["batch", str(world.manifest), *bad]) == EXIT_INPUT, bad
     monkeypatch.delenv("OTRS_CLOSURE_BASE_URL")
     assert main(["batch", str(world.manifest)]) == EXIT_INPUT
     assert cli_env.requests == []
@@ -276,8 +279,15 @@ def test_a_journal_skips_finished_rows_without_a_request(cli_env: FakeZnuny, tmp
     cli_env.clear_records()
     report = tmp_path / "r.json"
     assert main(["batch", str(world.manifest), "--journal", str(journal), "--report", str(report)]) == EXIT_OK
-    assert cli_env.requests == []
-    assert json.loads(report.read_text())["counts"]["skipped_journal"] == 10
+    onboardings = [number for i, (_, number) in enumerate(world.valid) if row_for(i, number, tmp_path)["kind"]
+                   == "user_onboarding"]
+    assert len(onboardings) == 3
+    # onboardings (their password is not in the closure identity) are re-read, never skipped
+    assert sorted(r.body["TicketNumber"] for r in cli_env.requests if r.operation == "TicketSearch") == sorted(
+        onboardings)
+    assert {r.operation for r in cli_env.requests} == {"SessionCreate", "TicketSearch", "TicketGet"}
+    counts = json.loads(report.read_text())["counts"]
+    assert counts["skipped_journal"] == 7 and counts["already_closed"] == 3
     # --recheck asks the server (two reads a row), which finds each closure complete
     assert main(["batch", str(world.manifest), "--journal", str(journal), "--recheck", "--report",
                  str(report)]) == EXIT_OK
@@ -291,28 +301,38 @@ class Killed(BaseException):
     """Stands for the process dying: not an Exception, so nothing catches it."""
 
 
+def dies_before_owner_write(n: int) -> Callable[[], requests.Session]:
+    """A ``session_factory`` for ``ClosureClient`` (its seam for the HTTP session) whose
+    process "dies" just before the ``n``-th owner write of the client: that closure's note
+    is on the ticket, its owner change is not."""
+    owner_writes = 0
+    lock = threading.Lock()
+
+    class Session(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            nonlocal owner_writes
+            body = request.body
+            if isinstance(body, (bytes, str)) and is_step2(json.loads(body)):
+                with lock:
+                    owner_writes += 1
+                    if owner_writes == n:
+                        raise Killed()
+            return super().send(request, **kwargs)
+
+    return Session
+
+
 def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnuny, tmp_path: Path) -> None:
     world = build_world(fake_znuny, tmp_path, 40, bad=False, failing=False)
     items, problems = load_manifest(world.manifest, environ={PASSWORD_VAR: ONBOARDING_PASSWORD})
     assert problems == []
     journal_path = tmp_path / "j.sqlite3"
-    # the 15th closure dies between its two writes (note written, owner not yet)
-    notes = 0
-    lock = threading.Lock()
+    client = new_client(fake_znuny, session_factory=dies_before_owner_write(15))
 
-    def after_note() -> None:
-        nonlocal notes
-        with lock:
-            notes += 1
-            if notes == 15:
-                raise Killed()
-
-    client = new_client(fake_znuny, session_factory=after_step1_session(after_note))
     first: list[BatchResult] = []
     with Journal(journal_path, server=client.settings.service_url) as journal, pytest.raises(Killed):
         for result in run_batch(client, items, workers=4, journal=journal):
             first.append(result)
-    client = new_client(fake_znuny)
     with Journal(journal_path, server=client.settings.service_url) as journal:
         entries = journal.entries()
         recorded_closed = {e.ticket_key for e in entries if e.status == "closed"}
@@ -330,7 +350,9 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
     with Journal(journal_path, server=client.settings.service_url) as journal:
         second = list(run_batch(client, items, workers=4, journal=journal))
     statuses = {r.item.key: r.status for r in second if r.item}
-    assert {k for k, s in statuses.items() if s is BatchStatus.SKIPPED_JOURNAL} == recorded_closed
+    onboardings = {i.key for i in items if i.kind == "user_onboarding"}
+    skipped = {k for k, s in statuses.items() if s is BatchStatus.SKIPPED_JOURNAL}
+    assert skipped == recorded_closed - onboardings  # an onboarding is never skipped
     assert all(s.ok for s in statuses.values())
     for tid, _ in world.valid:
         assert_closed_once(fake_znuny.ticket(tid))
@@ -340,7 +362,7 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
         assert result.status is BatchStatus.CLOSED and result.receipt is not None
         assert result.receipt.steps.note.value == "already_done" and result.receipt.writes_sent == 1
     # skipped rows sent nothing: searches only for the rows that were not journaled closed
-    assert len([r for r in fake_znuny.requests if r.operation == "TicketSearch"]) == 40 - len(recorded_closed)
+    assert len([r for r in fake_znuny.requests if r.operation == "TicketSearch"]) == 40 - len(skipped)
 
 
 def test_a_failure_does_not_stop_the_others(fake_znuny: FakeZnuny, tmp_path: Path) -> None:
@@ -402,8 +424,9 @@ def test_closing_the_iterator_early_starts_no_more_closures(fake_znuny: FakeZnun
     tickets = [fake_znuny.new_service_desk_ticket() for _ in range(30)]
     items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i)
              for i, (t, _) in enumerate(tickets)]
+    reported: list[BatchResult] = []
     with new_client(fake_znuny) as client:
-        gen = run_batch(client, items, workers=2)
+        gen = run_batch(client, items, workers=2, progress=reported.append)
         first = next(gen)
         gen.close()
     assert first.ok
@@ -411,6 +434,34 @@ def test_closing_the_iterator_early_starts_no_more_closures(fake_znuny: FakeZnun
     assert 1 <= len(closed) <= 1 + 4  # at most the window in flight
     for t in closed:
         assert_closed_once(fake_znuny.ticket(t), attachments=0)
+    # progress heard of every closure, also those that finished after the iterator was closed
+    assert sorted(r.item.ticket_id for r in reported if r.item and r.status is BatchStatus.CLOSED) == sorted(closed)
+    assert len({r.row for r in reported}) == len(reported)
+
+
+def test_a_stop_event_finishes_the_closures_in_flight_and_reports_every_row(fake_znuny: FakeZnuny) -> None:
+    tickets = [fake_znuny.new_service_desk_ticket() for _ in range(30)]
+    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i)
+             for i, (t, _) in enumerate(tickets)]
+    stop = threading.Event()
+
+    def progress(result: BatchResult) -> None:
+        if result.status is BatchStatus.CLOSED:
+            stop.set()  # as a signal handler would, after the first closure
+
+    with new_client(fake_znuny) as client:
+        results = list(run_batch(client, items, workers=3, progress=progress, stop=stop))
+    assert sorted(r.row for r in results) == list(range(30))  # every item, once
+    by_status: dict[BatchStatus, list[int]] = {}
+    for r in results:
+        assert r.item is not None and r.item.ticket_id is not None
+        by_status.setdefault(r.status, []).append(r.item.ticket_id)
+    assert set(by_status) == {BatchStatus.CLOSED, BatchStatus.NOT_RUN}
+    assert 1 <= len(by_status[BatchStatus.CLOSED]) <= 2 * 3  # what was in flight
+    for t in by_status[BatchStatus.CLOSED]:
+        assert_closed_once(fake_znuny.ticket(t), attachments=0)
+    for t in by_status[BatchStatus.NOT_RUN]:
+        assert_untouched(fake_znuny.ticket(t))
 
 
 def test_python_items_without_closure_id_and_invalid_ones(fake_znuny: FakeZnuny, tmp_path: Path) -> None:
@@ -445,24 +496,21 @@ def test_bad_pool_arguments() -> None:
     assert list(run_batch(client, [])) == []
 
 
-def test_rate_limiter_spaces_closure_starts() -> None:
-    sleeps: list[float] = []
-    limiter = _RateLimiter(10.0, sleep=sleeps.append)
-    for _ in range(5):
-        limiter.acquire()
-    assert len(sleeps) == 4  # the first starts at once
-    for i, s in enumerate(sleeps, 1):
-        assert 0.1 * i - 0.05 < s <= 0.1 * i + 1e-9
-
-
-def test_rate_limit_is_used_by_the_batch(fake_znuny: FakeZnuny, monkeypatch: pytest.MonkeyPatch) -> None:
-    acquired: list[int] = []
-    monkeypatch.setattr(_RateLimiter, "acquire", lambda self: acquired.append(1))
+@pytest.mark.parametrize("workers", [1, 3])
+def test_rate_limit_spaces_closure_starts(fake_znuny: FakeZnuny, workers: int) -> None:
+    # The limiter waits with the client's sleep (its documented seam): recorded here, not
+    # slept. At 0.1 closures a second the k-th start waits for its slot k × 10 s after the
+    # first, less the (sub-second) time the earlier closures took.
+    waits: list[float] = []
     tickets = [fake_znuny.new_service_desk_ticket() for _ in range(5)]
-    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t) for t, _ in tickets]
-    with new_client(fake_znuny) as client:
-        assert all(r.ok for r in run_batch(client, items, workers=2, rate_limit=100.0))
-    assert len(acquired) == 5
+    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i) for i, (t, _) in
+             enumerate(tickets)]
+    with fake_znuny.client(sleep=waits.append) as client:
+        results = list(run_batch(client, items, workers=workers, rate_limit=0.1))
+    assert all(r.ok for r in results) and len(results) == 5
+    assert len(waits) == 4  # the first starts at once
+    for k, w in enumerate(waits, 1):
+        assert 10 * (k - 1) < w <= 10 * k
 
 
 def test_plain_progress_lines(fake_znuny: FakeZnuny) -> None:
@@ -477,3 +525,248 @@ def test_plain_progress_lines(fake_znuny: FakeZnuny) -> None:
     assert lines[0].startswith(f"[1/2] m.csv:3 ticket {number}: closed (oc-")
     assert lines[1].startswith("[2/2] m.csv:4 ticket 2000010100000019: failed: TicketNotFound")
 
+
+
+def test_a_manifest_cannot_read_the_agents_password_or_files_outside_its_folder(
+    cli_env: FakeZnuny, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    fake = cli_env
+    folder = formats_folder(tmp_path / "lote")
+    outside = formats_folder(tmp_path_factory.mktemp("otra_carpeta"))
+    (tid_pw, n_pw), (tid_file, n_file), (tid_ok, n_ok) = (fake.new_service_desk_ticket() for _ in range(3))
+    rows = [
+        {**row_for(2, n_pw, folder), "password_env": "OTRS_CLOSURE_PASSWORD"},
+        {**row_for(0, n_file, folder), "signed_scan": f"../../{outside.name}/formatos/firmado.pdf"},
+        row_for(1, n_ok, folder),
+    ]
+    manifest = write_csv(folder / "cierres.csv", rows)
+    report = tmp_path / "r.json"
+    assert main(["batch", str(manifest), "--report", str(report)]) == EXIT_BATCH_FAILURES
+    data = json.loads(report.read_text())
+    assert data["counts"]["invalid"] == 2 and data["counts"]["closed"] == 1
+    fields = sorted(p["field"] for f in data["failures"] for p in f["problems"])
+    assert fields == ["formats.signed_scan", "password_env"]
+    assert_untouched(fake.ticket(tid_pw))
+    assert_untouched(fake.ticket(tid_file))
+    assert_closed_once(fake.ticket(tid_ok))
+    assert "tecnico-pass" not in report.read_text()
+    # --files-root names a wider folder: the file row is valid then
+    assert main(["batch", str(manifest), "--files-root", str(tmp_path_factory.getbasetemp()), "--report",
+                 str(report)]) == EXIT_BATCH_FAILURES
+    assert json.loads(report.read_text())["counts"]["invalid"] == 1
+    assert_closed_once(fake.ticket(tid_file))
+
+
+def test_odd_cells_are_row_problems_and_the_rest_runs(cli_env: FakeZnuny, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    fake = cli_env
+    folder = formats_folder(tmp_path)
+    (tid_a, n_a), (tid_b, n_b) = fake.new_service_desk_ticket(), fake.new_service_desk_ticket()
+    rows = [
+        {"ticket_id": "²", "kind": "service_request", "description": "x"},
+        {"ticket_id": "٣", "kind": "service_request", "description": "x"},           # int() reads 3
+        {"ticket_id": "99999999999999999999", "kind": "service_request", "description": "x"},
+        {"ticket_number": n_a, "kind": "[/x]", "description": "x"},                   # rich markup
+        {"ticket_number": "[bold]1[/bold]", "kind": "service_request", "description": "x"},
+        row_for(0, n_b, folder),
+    ]
+    manifest = write_csv(folder / "cierres.csv", rows)
+    assert main(["batch", str(manifest), "--dry-run"]) == EXIT_INPUT  # not an exit 1 traceback
+    report = tmp_path / "r.json"
+    code = main(["batch", str(manifest), "--journal", str(tmp_path / "j.sqlite3"), "--report", str(report)])
+    out = capsys.readouterr().out
+    assert code == EXIT_BATCH_FAILURES
+    assert "'[/x]' is not one of" in out and "[bold]1[/bold]" in out  # shown as typed, not as markup
+    data = json.loads(report.read_text())
+    assert data["counts"]["invalid"] == 5 and data["counts"]["closed"] == 1
+    assert [t.ticket_id for t in fake.tickets() if t.articles_with_subject("Atendido")] == [tid_b]  # not TicketID 3
+    assert_untouched(fake.ticket(tid_a))
+    assert_closed_once(fake.ticket(tid_b))
+
+
+def test_a_journal_that_is_another_database_is_a_settings_error(cli_env: FakeZnuny, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    world = build_world(cli_env, tmp_path, 2, bad=False, failing=False)
+    other = tmp_path / "inventario.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE closures (equipo TEXT, fecha TEXT)")
+    db.close()
+    cli_env.clear_records()
+    assert main(["batch", str(world.manifest), "--journal", str(other)]) == EXIT_INPUT
+    assert "not an otrs-closure journal" in capsys.readouterr().err
+    assert cli_env.requests == []
+
+
+def test_a_second_batch_on_the_same_journal_through_a_symlink_is_refused(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = build_world(cli_env, tmp_path, 4, bad=False, failing=False)
+    real = tmp_path / "cierres.sqlite3"
+    link = tmp_path / "enlace.sqlite3"
+    link.symlink_to(real)
+    cli_env.clear_records()
+    with Journal(real, server=root(cli_env)):  # another batch holds the journal
+        assert main(["batch", str(world.manifest), "--journal", str(link)]) == EXIT_INPUT
+    assert "in use by another batch" in capsys.readouterr().err
+    assert cli_env.requests == []
+    for tid, _ in world.valid:
+        assert_untouched(cli_env.ticket(tid))
+
+
+def test_the_journal_never_skips_an_onboarding(cli_env: FakeZnuny, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The closure identity leaves the onboarding password out, so the journal cannot tell a
+    # corrected password from the old one: it must never report done what the ticket does
+    # not show. Onboarding rows always go to the server, which decides from the ticket.
+    fake = cli_env
+    folder = formats_folder(tmp_path)
+    (_, n_sr), (tid_on, n_on) = fake.new_service_desk_ticket(), fake.new_service_desk_ticket()
+    manifest = write_csv(folder / "cierres.csv", [row_for(0, n_sr, folder), row_for(2, n_on, folder)])
+    journal, report = tmp_path / "j.sqlite3", tmp_path / "r.json"
+    command = ["batch", str(manifest), "--journal", str(journal), "--report", str(report)]
+    assert main(command) == EXIT_OK
+
+    def statuses() -> dict[str, str]:
+        return {r["ticket"]: r["status"] for r in json.loads(report.read_text())["results"]}
+
+    fake.clear_records()
+    assert main(command) == EXIT_OK  # same inputs: the service request skipped, the onboarding re-read
+    assert statuses() == {n_sr: "skipped_journal", n_on: "already_closed"}
+    assert [r.body["TicketNumber"] for r in fake.requests if r.operation == "TicketSearch"] == [n_on]
+    assert [r for r in fake.requests if r.operation == "TicketUpdate"] == []
+
+    corrected = "Temporal#2026-corregida"
+    monkeypatch.setenv(PASSWORD_VAR, corrected)
+    fake.clear_records()
+    assert main(command) == EXIT_BATCH_FAILURES
+    assert statuses() == {n_sr: "skipped_journal", n_on: "failed"}  # not done: the ticket shows the old one
+    failure = next(f for f in json.loads(report.read_text())["failures"] if f["ticket"] == n_on)
+    assert failure["error"] == "ClosureConflict"
+    assert [r for r in fake.requests if r.operation == "TicketUpdate"] == []
+    note = fake.ticket(tid_on).articles_with_subject("Atendido")[0]
+    assert ONBOARDING_PASSWORD in note.body and corrected not in report.read_text()
+
+
+@pytest.mark.parametrize("where", ["missing_folder", "a_folder", "the_manifest", "the_journal"])
+def test_a_report_that_cannot_be_written_is_refused_before_anything_is_sent(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    world = build_world(cli_env, tmp_path, 3, bad=False, failing=False)
+    journal = tmp_path / "j.sqlite3"
+    report = {"missing_folder": tmp_path / "no_existe" / "r.json", "a_folder": tmp_path,
+              "the_manifest": world.manifest, "the_journal": journal}[where]
+    manifest_before = world.manifest.read_bytes()
+    cli_env.clear_records()
+    code = main(["batch", str(world.manifest), "--journal", str(journal), "--report", str(report)])
+    assert code == EXIT_INPUT
+    assert "--report" in capsys.readouterr().err
+    assert cli_env.requests == []
+    assert world.manifest.read_bytes() == manifest_before
+    for tid, _ in world.valid:
+        assert_untouched(cli_env.ticket(tid))
+
+
+def test_the_report_replaces_the_previous_one_whole(cli_env: FakeZnuny, tmp_path: Path) -> None:
+    world = build_world(cli_env, tmp_path, 3, bad=False, failing=False)
+    report = tmp_path / "r.json"
+    report.write_text("informe anterior")
+    assert main(["batch", str(world.manifest), "--report", str(report)]) == EXIT_OK
+    assert json.loads(report.read_text())["counts"]["closed"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+# -- failures every row would share: found once, before the first row or as soon as they come --------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "code", "error"),
+    [
+        ("WEBSERVICE", "GenericTicketConnectorRES", 7, "ServerError"),  # a mistyped web service name
+        ("PASSWORD", "contraseña-equivocada", 5, "AuthenticationError"),
+        # nothing answers there (responses, which this suite runs under, drops the connection)
+        ("BASE_URL", "http://127.0.0.1:9", 7, "ConnectionDropped"),
+    ],
+)
+def test_a_failed_login_is_one_error_and_no_row_runs(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    setting: str, value: str, code: int, error: str,
+) -> None:
+    world = build_world(cli_env, tmp_path, 50, bad=False, failing=False)
+    monkeypatch.setenv(f"OTRS_CLOSURE_{setting}", value)
+    cli_env.clear_records()
+    report = tmp_path / "r.json"
+    assert main(["batch", str(world.manifest), "--workers", "8", "--report", str(report)]) == code
+    out, err = capsys.readouterr()
+    assert f"cannot log in, so no row was run: {error}" in err
+    assert (out + err).count(error) <= 2  # the error line and the summary's one line: not one per row
+    assert "contraseña-equivocada" not in out + err
+    assert len(out.splitlines()) < 15
+    data = json.loads(report.read_text())
+    assert data["counts"]["not_run"] == 50 and data["failures"] == []
+    assert data["stopped_by"]["error"] == error and data["stopped_by"]["row"] is None
+    assert {r["status"] for r in data["results"]} == {"not_run"} and len(data["results"]) == 50
+    assert len(cli_env.requests) <= 1  # one login attempt (none reaches a closed port)
+    assert not [r for r in cli_env.requests if r.operation and r.operation.startswith("Ticket")]
+    for tid, _ in world.valid:
+        assert_untouched(cli_env.ticket(tid))
+
+
+def test_credentials_refused_mid_run_stop_new_rows_and_are_shown_once(
+    fake_znuny: FakeZnuny, tmp_path: Path
+) -> None:
+    tickets = [fake_znuny.new_service_desk_ticket() for _ in range(20)]
+    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i + 1, source="m.csv")
+             for i, (t, _) in enumerate(tickets)]
+    results: list[BatchResult] = []
+
+    def progress(result: BatchResult) -> None:
+        results.append(result)
+        if len(results) == 3:  # the agent is disabled and the session dies: no row can log in again
+            fake_znuny.set_agent_valid("tecnico1", False)
+            fake_znuny.expire_all_sessions()
+
+    with new_client(fake_znuny) as client:
+        list(run_batch(client, items, workers=1, progress=progress))
+    results.sort(key=lambda r: r.row)
+    statuses = [r.status for r in results]
+    closed = statuses.index(BatchStatus.FAILED)
+    assert closed in (3, 4)  # the row already submitted when the agent was disabled may still close
+    assert statuses == [BatchStatus.CLOSED] * closed + [BatchStatus.FAILED] + [BatchStatus.NOT_RUN] * (19 - closed)
+    failed = results[closed]
+    assert type(failed.error).__name__ == "AuthenticationError"
+    assert all(r.error is failed.error for r in results[closed + 1:])  # the reason they were not run
+    assert sessions_created(fake_znuny) <= 1 + 2  # not one (or more) per remaining row
+
+    from datetime import datetime, timezone
+
+    from otrs_closure.batch import BatchSummary
+
+    now = datetime.now(timezone.utc)
+    out = io.StringIO()
+    summary = BatchSummary(results=results, total=20, started_at=now, finished_at=now)
+    summary.print(out)
+    text = out.getvalue()
+    assert f"{19 - closed} row(s) not run: the batch stopped at m.csv:{closed + 1}" in text
+    assert text.count("AuthenticationError") == 2  # the failed row's line and the one reason line
+    assert [f.row for f in summary.failures] == [closed + 1]
+    assert summary.to_dict()["stopped_by"]["row"] == closed + 1
+
+
+def sessions_created(fake: FakeZnuny) -> int:
+    return len([r for r in fake.requests if r.operation == "SessionCreate"])
+
+
+def test_an_unreachable_server_mid_run_stops_new_rows(fake_znuny: FakeZnuny) -> None:
+    tickets = [fake_znuny.new_service_desk_ticket() for _ in range(12)]
+    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_number=n, row=i + 1)
+             for i, (_, n) in enumerate(tickets)]
+    fake_znuny.inject("connection_refused", operation="TicketSearch", call=3, times=1000)
+    with new_client(fake_znuny) as client:
+        results = sorted(run_batch(client, items, workers=1), key=lambda r: r.row)
+    assert [r.status for r in results[:3]] == [BatchStatus.CLOSED] * 2 + [BatchStatus.FAILED]
+    assert isinstance(results[2].error, TransportError) and results[2].error.kind == "connect"
+    assert {r.status for r in results[3:]} == {BatchStatus.NOT_RUN}
+    searches = len([r for r in fake_znuny.requests if r.operation == "TicketSearch"])
+    assert searches <= 2 + 4  # two closures, then one row's retries: not every row's

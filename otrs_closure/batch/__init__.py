@@ -16,15 +16,18 @@ first write, a bounded worker pool, a resumable journal, and the summary report.
   GenericInterface session, so "one transport per worker" holds with one client and N
   threads, the pool never outgrows the concurrency, and the session is reused across every
   ticket of the batch (and of later batches). An optional
-  rate limit bounds the closures started per second. A failure in one row never stops the
-  others; only a failure that every row would share (the agent's credentials refused, the
-  attended state or the owner missing on the server) stops the batch early, and the rows
-  not attempted are reported ``not_run``.
+  rate limit bounds the closures started per second. The client logs in once before the
+  first row; if that fails, every row is ``not_run``. A failure in one row never stops the
+  others; only a failure that every row would share (the agent's credentials refused, no
+  session, the server unreachable, the attended state or the owner missing on the server)
+  stops the batch early, and the rows not attempted are reported ``not_run``.
 * **The journal** (:class:`Journal`, stdlib :mod:`sqlite3`): one row per (server, ticket,
   closure identity), written by the worker as soon as a closure starts and as soon as it
   ends. It is advisory: the only thing it is ever used for is to *skip* a row it recorded
   as closed on the same server with the same closure identity (no request at all); every
-  other row — never seen, started but not finished (a killed run), failed — goes to the
+  other row — never seen, started but not finished (a killed run), failed, and every row
+  that carries a secret (an onboarding: the closure identity leaves its password out, so
+  the journal cannot tell a corrected password from the old one) — goes to the
   server through ``close()``, whose assessment of the ticket decides what is still to do,
   so a re-run never redoes a finished step and never doubles a note. ``recheck=True``
   (CLI ``--recheck``) sends even journaled rows to the server (two reads each when the
@@ -39,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus, RowProblem
 from otrs_closure.batch.manifest import COLUMNS, KINDS, load_manifest, manifest_format
+from otrs_closure.batch.password_env import DEFAULT_PASSWORD_ENV, PASSWORD_ENV_PREFIX
 from otrs_closure.batch.report import BatchSummary, make_progress
 from otrs_closure.batch.runner import run_batch
 
@@ -58,6 +62,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "COLUMNS",
     "KINDS",
+    "DEFAULT_PASSWORD_ENV",
+    "PASSWORD_ENV_PREFIX",
     "BatchStatus",
     "BatchItem",
     "BatchResult",

@@ -69,6 +69,12 @@ class BatchItem:
     def kind(self) -> str:
         return self.attention.kind
 
+    @property
+    def carries_secret(self) -> bool:
+        """Whether part of the closure is a secret the closure identity leaves out (the
+        onboarding password): the identity cannot tell a corrected one from the old one."""
+        return isinstance(self.attention, UserOnboarding)
+
     def where(self) -> str:
         """``manifest.csv:12`` (or ``item 12``)."""
         return _where(self.source, self.row)
@@ -203,6 +209,8 @@ class BatchResult:
         if self.status is BatchStatus.INVALID:
             what = "; ".join(f"{p.field}: {p.problem}" for p in self.problems) or str(self.error)
             return f"{head}{who}: invalid: {what}"
+        if self.status is BatchStatus.NOT_RUN:  # the reason is shared by every such row: shown once, elsewhere
+            return f"{head}{who}: not_run (the batch stopped before it)"
         if self.error is not None:
             return f"{head}{who}: {self.status.value}: {type(self.error).__name__}: {self.error}"
         extra = ""

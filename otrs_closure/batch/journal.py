@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -13,6 +14,8 @@ from typing import Any
 
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.errors import InputError
+
+log = logging.getLogger("otrs_closure.batch")
 
 # -- the journal ---------------------------------------------------------------------------------
 
@@ -53,38 +56,62 @@ CREATE TABLE IF NOT EXISTS closures (
 """
 
 
+_COLUMNS = {
+    "meta": {"key", "value"},
+    "closures": {
+        "server",
+        "ticket_key",
+        "closure_id",
+        "status",
+        "ticket_id",
+        "ticket_number",
+        "row",
+        "source",
+        "attempts",
+        "error",
+        "receipt",
+        "updated_at",
+    },
+}
+
+
 class Journal:
     """A batch journal in an SQLite file, keyed by (server, ticket, closure identity).
 
     Advisory: a row recorded ``closed`` for the same server and the same closure identity
-    is skipped without a request; everything else is decided by the server (``close()`` is
-    idempotent against what the ticket shows). Each record is committed at once (WAL), so a
+    is skipped without a request (:meth:`may_skip`; never a row carrying a secret, such as
+    an onboarding); everything else is decided by the server (``close()`` is idempotent
+    against what the ticket shows). Each record is committed at once (WAL), so a
     killed process loses at most the closures it was running, which a re-run settles.
     Thread-safe (one connection behind a lock). One process at a time: on POSIX an
-    exclusive ``flock`` on ``<path>.lock`` (released by the kernel even if the process is
-    killed) refuses a second batch on the same journal, whose closures could race."""
+    exclusive ``flock`` on ``<file>.lock`` next to the real file (symlinks resolved; released
+    by the kernel even if the process is killed) refuses a second batch on the same journal,
+    whose closures could race. A database that is not a journal is refused untouched."""
+
+    #: What a failing journal raises (its storage's error), for callers that carry on without it.
+    Error = sqlite3.Error
 
     SCHEMA_VERSION = "1"
 
     def __init__(self, path: str | Path, *, server: str) -> None:
         self.path = Path(path)
+        # The real file, every symlink resolved: two batches reaching one journal by two
+        # names must lock (and open) the same file.
+        self._real = self.path.expanduser().resolve()
         self.server = server
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
         self._take_process_lock()
         db: sqlite3.Connection | None = None
         try:
-            db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(str(self._real), timeout=30.0, check_same_thread=False, isolation_level=None)
+            self._check_is_journal(db)  # before any write: another application's database stays as it was
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if found is None:
                 db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (self.SCHEMA_VERSION,))
-            elif found[0] != self.SCHEMA_VERSION:
-                raise InputError(
-                    "journal", f"{self.path.name} has journal schema {found[0]}, expected {self.SCHEMA_VERSION}"
-                )
         except BaseException as exc:  # refused: release the connection and the process lock
             if db is not None:
                 db.close()
@@ -94,16 +121,38 @@ class Journal:
             raise
         self._db = db
 
+    def _check_is_journal(self, db: sqlite3.Connection) -> None:
+        """An empty database becomes a journal; one with tables must be a journal of this
+        schema (the same tables and columns), or it is refused untouched."""
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return
+        not_ours = InputError(
+            "journal", f"{self.path.name} is an SQLite database but not an otrs-closure journal: name a new file"
+        )
+        for table, columns in _COLUMNS.items():
+            if table not in tables or {r[1] for r in db.execute(f"PRAGMA table_info({table})")} != columns:
+                raise not_ours
+        found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if found is None:
+            raise not_ours
+        if found[0] != self.SCHEMA_VERSION:
+            raise InputError(
+                "journal", f"{self.path.name} has journal schema {found[0]}, expected {self.SCHEMA_VERSION}"
+            )
+
     def _take_process_lock(self) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = self._real.with_name(self._real.name + ".lock")
+        if not lock_path.parent.is_dir():
+            raise InputError("journal", f"no such folder: {lock_path.parent}")
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise InputError("journal", f"cannot create {lock_path.name} ({exc.strerror})") from None
+            raise InputError("journal", f"cannot create {lock_path} ({exc.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -173,6 +222,21 @@ class Journal:
             return False
         entry = self.lookup(item.key, item.closure_id)
         return entry is not None and entry.status == "closed"
+
+    def may_skip(self, item: BatchItem) -> bool:
+        """Whether a batch may skip ``item`` without asking the server: the journal records
+        its closure finished on this server, and the closure identity covers all of the
+        item. An item that carries a secret (an onboarding: its password is left out of the
+        identity) never is — the journal would call a corrected password done while the
+        ticket shows the old one; ``close()`` decides from the ticket instead. A journal that
+        cannot be read skips nothing."""
+        if item.carries_secret:
+            return False
+        try:
+            return self.is_closed(item)
+        except sqlite3.Error as exc:
+            log.warning("%s: the journal could not be read (%s); asking the server", item.where(), exc)
+            return False
 
     def record_start(self, item: BatchItem) -> None:
         """A worker starts the closure (kept ``started`` if the process dies now)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.client import ClosureClient
-from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError
+from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError, PartialClosure, TransportError
 
 if TYPE_CHECKING:  # pragma: no cover
     from otrs_closure.batch.journal import Journal
@@ -25,19 +26,19 @@ MAX_WORKERS = 64
 
 
 class _RateLimiter:
-    """At most ``rate`` closures started per second, shared by every worker (no bursts)."""
+    """At most ``rate`` closures started per second (no bursts). Used by the one thread
+    that starts closures, and sleeps with the client's ``sleep`` (its documented seam)."""
 
-    def __init__(self, rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, rate: float, sleep: Callable[[float], None]) -> None:
         self._interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = threading.Lock()
+        self._next: float | None = None
         self._sleep = sleep
 
-    def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
+    def wait(self) -> None:
+        """Wait for the next start slot."""
+        now = time.monotonic()
+        slot = now if self._next is None else max(now, self._next)
+        self._next = slot + self._interval
         if slot > now:
             self._sleep(slot - now)
 
@@ -57,10 +58,21 @@ class _Claims:
 
 
 def _systemic(error: OtrsClosureError | None) -> bool:
-    """A failure every other row would share: stop starting new rows."""
+    """A failure every other row would share: stop starting new rows. The agent's
+    credentials refused; the attended state or the owner missing (the preflight); no
+    session to be had (every row needs one); the server unreachable (refused, connect
+    timeout, TLS: nothing about the ticket). A PartialClosure is judged by its cause."""
+    if isinstance(error, PartialClosure):
+        error = error.cause
+    if error is None:
+        return False
     if isinstance(error, AuthenticationError):
         return True
-    return isinstance(error, InputError) and error.field in ("attended_state", "owner_login")
+    if isinstance(error, InputError):
+        return error.field in ("attended_state", "owner_login")
+    if error.operation == "SessionCreate":
+        return True
+    return isinstance(error, TransportError) and error.kind in ("connect", "tls")
 
 
 @dataclass
@@ -68,19 +80,30 @@ class _Run:
     client: ClosureClient
     journal: Journal | None
     rate: _RateLimiter | None
+    halt: threading.Event | None = None  # the caller's: start no more rows
     claims: _Claims = field(default_factory=_Claims)
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)  # ours: a systemic failure, or the end
     stopped_by: OtrsClosureError | None = None
+    _stop_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stopping(self) -> bool:
+        """Whether new rows must not start (a systemic failure, the caller's stop, the end)."""
+        return self.stop.is_set() or (self.halt is not None and self.halt.is_set())
+
+    def not_run(self, item: BatchItem) -> BatchResult:
+        return BatchResult.for_item(item, BatchStatus.NOT_RUN, error=self.stopped_by)
 
     def close_one(self, item: BatchItem) -> BatchResult:
         """One row, in a worker thread. Never raises for the row's own failures."""
-        if self.stop.is_set():
-            return BatchResult.for_item(item, BatchStatus.NOT_RUN, error=self.stopped_by)
-        if self.rate is not None:
-            self.rate.acquire()
+        if self.stopping():
+            return self.not_run(item)
         started = time.perf_counter()
         if self.journal is not None:
-            self.journal.record_start(item)
+            try:
+                self.journal.record_start(item)
+            except self.journal.Error as exc:  # a full disk, a locked file: fail the row before sending anything
+                err = OtrsClosureError(f"the journal could not record the start ({exc}); nothing was sent")
+                return BatchResult.for_item(item, BatchStatus.FAILED, error=err)
         client = self.client
         try:
             if item.ticket_id is not None:
@@ -106,12 +129,33 @@ class _Run:
             err = OtrsClosureError(f"unexpected {type(exc).__name__} (a bug: please report it)", ticket=item.ticket)
             result = BatchResult.for_item(item, BatchStatus.FAILED, error=err, elapsed=time.perf_counter() - started)
         if self.journal is not None:
-            self.journal.record_result(result)
-        if _systemic(result.error) and not self.stop.is_set():
-            self.stopped_by = result.error
-            self.stop.set()
-            log.error("stopping the batch: %s", result.error)
+            try:
+                self.journal.record_result(result)
+            except self.journal.Error as exc:  # the closure stands; a re-run asks the server about it
+                log.warning("%s: the journal could not record the result (%s)", item.where(), exc)
+        if _systemic(result.error):
+            self.stop_for(result.error)
         return result
+
+    def stop_for(self, error: OtrsClosureError | None) -> None:
+        """Stop starting rows because of ``error`` (the first one is kept: the rows not run
+        carry it)."""
+        with self._stop_lock:
+            if self.stop.is_set():
+                return
+            self.stopped_by = error
+            self.stop.set()
+        log.error("stopping the batch: every other row would fail the same way: %s", error)
+
+    def connect(self) -> bool:
+        """Log in before the first row: a wrong URL, web service or password is one error,
+        not one per row (each retrying SessionCreate)."""
+        try:
+            self.client.connect()
+        except OtrsClosureError as exc:
+            self.stop_for(exc)
+            return False
+        return True
 
 
 def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
@@ -120,13 +164,17 @@ def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
     return replace(item, closure_id=client.validate(attention=item.attention, formats=item.formats))
 
 
-def _check_pool(workers: object, rate_limit: object) -> None:
+def check_pool(workers: object, rate_limit: object) -> None:
+    """:class:`InputError` unless ``workers`` is an integer from 1 to :data:`MAX_WORKERS` and
+    ``rate_limit`` is None or a positive, finite number of closures per second."""
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
         raise InputError("workers", f"must be an integer from 1 to {MAX_WORKERS}")
     if rate_limit is not None and (
-        isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or not rate_limit > 0
+        isinstance(rate_limit, bool)
+        or not isinstance(rate_limit, (int, float))
+        or not 0 < rate_limit < math.inf  # NaN fails both
     ):
-        raise InputError("rate_limit", "must be a positive number of closures per second")
+        raise InputError("rate_limit", "must be a positive, finite number of closures per second")
 
 
 def run_batch(
@@ -138,6 +186,7 @@ def run_batch(
     progress: Callable[[BatchResult], None] | None = None,
     *,
     recheck: bool = False,
+    stop: threading.Event | None = None,
 ) -> Iterator[BatchResult]:
     """Close every item with ``workers`` threads sharing ``client``; yields one
     :class:`BatchResult` per item, in completion order.
@@ -146,19 +195,28 @@ def run_batch(
     exchange a pyotrs client with its own keep-alive ``requests.Session`` (pyotrs's client is
     not thread-safe) and shares one GenericInterface session, so sessions are reused
     across tickets. ``rate_limit`` bounds the closures started per second (a closure is 4–5
-    requests). ``journal`` skips rows it records closed (no request) and records each row as
-    it starts and ends; ``recheck=True`` sends journaled rows to the server anyway.
-    ``progress`` is called with each result as it is yielded.
+    requests); the waits use the client's ``sleep``. ``journal`` skips rows it records
+    closed (no request; never a row carrying a secret) and records each row as it starts
+    and ends; ``recheck=True`` sends journaled rows to the server anyway.
 
-    A failure in one row never stops the others. A failure every row would share (the
-    agent's credentials refused, the attended state or the owner missing on the server)
-    stops new rows from starting; they are yielded as ``not_run``. Items are read from
-    ``items`` lazily (at most ``2 × workers`` in flight). Closing the iterator early waits
-    for the closures already running (they are journaled) and starts no more.
+    The client logs in (:meth:`~otrs_closure.ClosureClient.connect`) before the first row
+    is sent; if that fails, every item is yielded ``not_run`` with that error. A failure in
+    one row never stops the others. A failure every row would share (the agent's
+    credentials refused, the attended state or the owner missing on the server, no session,
+    the server unreachable) stops new rows from starting; they are yielded as ``not_run``
+    carrying that error. Setting ``stop`` (from
+    another thread or a signal handler) does the same: the closures in flight finish and
+    are yielded, every other item is yielded ``not_run``. Items are read from ``items``
+    lazily (at most ``2 × workers`` in flight).
+
+    ``progress`` is called with each result as it is yielded — and, when the iterator is
+    closed early (or an exception ends it), once more for each closure that was in flight
+    and is waited for: a caller that collects results through ``progress`` misses none.
 
     Raises :class:`InputError` at once for a bad ``workers`` or ``rate_limit``."""
-    _check_pool(workers, rate_limit)
-    run = _Run(client=client, journal=journal, rate=_RateLimiter(rate_limit) if rate_limit else None)
+    check_pool(workers, rate_limit)
+    rate = _RateLimiter(rate_limit, client.policy.sleep) if rate_limit else None
+    run = _Run(client=client, journal=journal, rate=rate, halt=stop)
     return _run(run, items, workers, progress, recheck)
 
 
@@ -171,13 +229,16 @@ def _run(
         return result
 
     source = iter(items)
-    window = 2 * workers
+    # Rate-limited, a row is submitted only when a worker is free, so that it starts in its slot.
+    window = workers if run.rate is not None else 2 * workers
     pending: dict[Future[BatchResult], BatchItem] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otrs-closure-batch")
     exhausted = False
+    finished = False
+    connected = False
     try:
         while True:
-            while not exhausted and not run.stop.is_set() and len(pending) < window:
+            while not exhausted and not run.stopping() and len(pending) < window:
                 item = next(source, None)
                 if item is None:
                     exhausted = True
@@ -188,9 +249,17 @@ def _run(
                     except InputError as exc:
                         yield emit(BatchResult.for_item(item, BatchStatus.INVALID, error=exc))
                         continue
-                    if not recheck and run.journal.is_closed(item):
+                    if not recheck and run.journal.may_skip(item):
                         yield emit(BatchResult.for_item(item, BatchStatus.SKIPPED_JOURNAL))
                         continue
+                if not connected and not (connected := run.connect()):
+                    yield emit(run.not_run(item))
+                    break
+                if run.rate is not None:
+                    run.rate.wait()
+                    if run.stopping():
+                        yield emit(run.not_run(item))
+                        break
                 pending[pool.submit(run.close_one, item)] = item
             if not pending:
                 break
@@ -198,11 +267,24 @@ def _run(
             for fut in sorted(done, key=lambda f: pending[f].row):
                 pending.pop(fut)
                 yield emit(fut.result())
-        if run.stop.is_set():
-            for item in source:
-                yield emit(BatchResult.for_item(item, BatchStatus.NOT_RUN, error=run.stopped_by))
+        for item in source:  # stopped (or nothing left)
+            yield emit(run.not_run(item))
+        finished = True
     finally:
         run.stop.set()  # closures not yet started return at once
-        for fut in pending:
-            fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        if not finished and progress is not None:
+            _report_abandoned(pending, run, progress)
+
+
+def _report_abandoned(
+    pending: dict[Future[BatchResult], BatchItem], run: _Run, progress: Callable[[BatchResult], None]
+) -> None:
+    """The iterator was closed early, or an exception ended it: hand ``progress`` the result
+    of each closure that was in flight (waited for above), so none goes unreported."""
+    for fut, item in sorted(pending.items(), key=lambda kv: kv[1].row):
+        try:
+            result = run.not_run(item) if fut.cancelled() or fut.exception() is not None else fut.result()
+            progress(result)
+        except Exception:  # reporting must not hide what ended the run
+            log.exception("%s: could not report the result", item.where())

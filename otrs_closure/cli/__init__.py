@@ -16,6 +16,7 @@ from otrs_closure.cli import batch, close, demo, fake_server
 from otrs_closure.cli._common import (
     EXIT_AUTH,
     EXIT_BATCH_FAILURES,
+    EXIT_BROKEN_PIPE,
     EXIT_CODES,
     EXIT_CONFLICT,
     EXIT_INPUT,
@@ -25,6 +26,7 @@ from otrs_closure.cli._common import (
     EXIT_TICKET,
     EXIT_UNEXPECTED,
 )
+from otrs_closure.cli._signals import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 __all__ = [
     "main",
@@ -39,17 +41,33 @@ __all__ = [
     "EXIT_TICKET",
     "EXIT_SERVER",
     "EXIT_BATCH_FAILURES",
+    "EXIT_INTERRUPTED",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_TERMINATED",
 ]
 
 
+def _version() -> str:
+    """The installed distribution's version (the package's own when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("otrs_closure")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        from otrs_closure import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    epilog = "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+    epilog = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
         prog="otrs-closure",
         description="Close OTRS/Znuny Service Desk tickets as the agent manual prescribes.",
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"otrs-closure {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (close, demo, fake_server, batch):
         command.register(sub)
@@ -69,11 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``otrs-closure demo | head``): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return EXIT_BROKEN_PIPE
     return code
 
 

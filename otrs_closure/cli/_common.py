@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
+from otrs_closure.cli._signals import EXIT_INTERRUPTED, EXIT_TERMINATED
 from otrs_closure.client import ClosureClient
 from otrs_closure.errors import (
     AccessDenied,
@@ -19,7 +21,7 @@ from otrs_closure.errors import (
 )
 from otrs_closure.results import ClosureReceipt
 
-# Documented exit codes (README, "CLI").
+# Documented exit codes (README, "CLI"); 130 and 143 are 128 + the signal, as shells report them.
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_INPUT = 2
@@ -29,19 +31,21 @@ EXIT_AUTH = 5
 EXIT_TICKET = 6
 EXIT_SERVER = 7
 EXIT_BATCH_FAILURES = 8
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 EXIT_CODES = {
     EXIT_OK: "closed, or found already closed",
     EXIT_UNEXPECTED: "unexpected error (a bug: please report it)",
-    EXIT_INPUT: "bad input or settings; nothing was sent",
-    EXIT_CONFLICT: "the ticket already carries a different closure (use --reclose)",
+    EXIT_INPUT: "bad input or settings; nothing was written",
+    EXIT_CONFLICT: "the ticket already carries a different closure (run again with --reclose to add this one)",
     EXIT_PARTIAL: "writing started but did not finish; run the same command again",
     EXIT_AUTH: "the server refused the agent's credentials",
     EXIT_TICKET: "ticket not found, or no permission on it",
     EXIT_SERVER: "server or network failure before anything was written",
-    EXIT_BATCH_FAILURES: "batch: at least one row failed (see the report)",
+    EXIT_BATCH_FAILURES: "batch: at least one row failed, was invalid or was not run (see the report)",
+    EXIT_INTERRUPTED: "interrupted (SIGINT, Ctrl-C); a batch finished the closures in progress first",
+    EXIT_BROKEN_PIPE: "the output pipe closed (e.g. piped into head)",
+    EXIT_TERMINATED: "batch: terminated (SIGTERM) after finishing the closures in progress",
 }
-
-DEFAULT_PASSWORD_ENV = "OTRS_CLOSURE_ONBOARDING_PASSWORD"
 
 
 def exit_code(exc: OtrsClosureError) -> int:
@@ -100,10 +104,18 @@ def print_receipt(receipt: ClosureReceipt, as_json: bool) -> None:
     print(f"writes sent   {receipt.writes_sent}")
 
 
+def _cli_words(text: str) -> str:
+    """A library message as the CLI says it: the library's ``reclose=True`` is ``--reclose``."""
+    return re.sub(r";?\s*pass reclose=True(?: \(CLI: --reclose\))?", "; run again with --reclose", text)
+
+
 def fail(exc: OtrsClosureError, as_json: bool) -> int:
+    """Print ``exc`` (stderr; also as JSON on stdout with ``--json``); its exit code."""
     if as_json:
-        print(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False, default=str))
-    print(f"otrs-closure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        data = exc.to_dict()
+        data["message"] = _cli_words(str(data["message"]))
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    print(f"otrs-closure: {type(exc).__name__}: {_cli_words(str(exc))}", file=sys.stderr)
     if isinstance(exc, PartialClosure):
         print(f"otrs-closure: done so far: {exc.receipt.steps.model_dump(mode='json')}", file=sys.stderr)
     return exit_code(exc)

@@ -6,12 +6,13 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from otrs_closure.batch.password_env import DEFAULT_PASSWORD_ENV, PASSWORD_ENV_PREFIX, read_password_env
 from otrs_closure.cli._common import (
-    DEFAULT_PASSWORD_ENV,
     EXIT_CODES,
     EXIT_OK,
     connection_args,
@@ -24,7 +25,6 @@ from otrs_closure.errors import (
     OtrsClosureError,
 )
 from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding
-from otrs_closure.settings import shown_variable
 
 
 def _onboarding_password(args: argparse.Namespace) -> str:
@@ -33,12 +33,11 @@ def _onboarding_password(args: argparse.Namespace) -> str:
             return getpass.getpass("Contraseña de acceso al Sistema: ")
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    name = args.password_env or DEFAULT_PASSWORD_ENV
-    value = os.environ.get(name, "")
-    if not value:
-        where = f"${name}" if shown_variable(name) == name else "the variable named by --password-env"
-        raise InputError("password", f"give it on standard input with --password-stdin or in {where}")
-    return value
+    if args.password_env is not None:
+        return read_password_env(args.password_env, os.environ, "--password-env")
+    if not os.environ.get(DEFAULT_PASSWORD_ENV):
+        raise InputError("password", f"give it on standard input with --password-stdin or in ${DEFAULT_PASSWORD_ENV}")
+    return os.environ[DEFAULT_PASSWORD_ENV]
 
 
 def _attention(args: argparse.Namespace) -> ServiceRequest | UserOnboarding | Incident:
@@ -62,13 +61,38 @@ def _formats(args: argparse.Namespace) -> FormatFiles | None:
     return FormatFiles(signed_scan=Path(args.signed_scan), editable=Path(args.editable))
 
 
+# The options each kind uses; any other kind-specific option given is a mistake, not ignored.
+_KIND_OPTIONS = {
+    "service_request": {"description"},
+    "user_onboarding": {"description", "access_url", "login", "password_stdin", "password_env"},
+    "incident": {"problem", "solution", "description"},
+}
+_TICKET_ID = re.compile(r"[0-9]{1,30}")  # ASCII digits: int() would take "٣" for 3
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Options that cannot mean what was asked are refused before anything is read or sent."""
+    if args.offline and not args.dry_run:
+        raise InputError("--offline", "only with --dry-run (it plans without reading the ticket; it closes nothing)")
+    for name in sorted(set().union(*_KIND_OPTIONS.values()) - _KIND_OPTIONS[args.kind]):
+        if getattr(args, name) not in (None, False):
+            raise InputError("--" + name.replace("_", "-"), f"is not used by --kind {args.kind}")
+
+
+def _ticket(args: argparse.Namespace) -> dict[str, Any]:
+    if args.ticket_number is not None:
+        return {"ticket_number": args.ticket_number}
+    if not _TICKET_ID.fullmatch(args.ticket_id.strip()):
+        raise InputError("--ticket-id", "must be the TicketID's digits (0-9)")
+    return {"ticket_id": int(args.ticket_id)}
+
+
 def cmd_close(args: argparse.Namespace) -> int:
     try:
+        _check_options(args)
+        ticket = _ticket(args)
         attention = _attention(args)
         formats = _formats(args)
-        ticket: dict[str, Any] = (
-            {"ticket_number": args.ticket_number} if args.ticket_number else {"ticket_id": args.ticket_id}
-        )
         client = make_client(args)
         with client:
             if args.dry_run:
@@ -86,13 +110,13 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `close` to the CLI."""
-    epilog = "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+    epilog = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in EXIT_CODES.items())
     close = subparsers.add_parser(
         "close", help="close one ticket", epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     which = close.add_mutually_exclusive_group(required=True)
     which.add_argument("--ticket-number", help="the ticket number, e.g. 2026112810000011")
-    which.add_argument("--ticket-id", type=int, help="the TicketID")
+    which.add_argument("--ticket-id", help="the TicketID")
     close.add_argument("--kind", required=True, choices=["service_request", "user_onboarding", "incident"])
     close.add_argument("--description", help="Descripción de la Atención (what was done)")
     close.add_argument("--access-url", help="user_onboarding: URL de acceso")
@@ -107,7 +131,8 @@ def register(subparsers: Any) -> None:
     pw.add_argument(
         "--password-env",
         metavar="VAR",
-        help=f"user_onboarding: read it from this variable (default {DEFAULT_PASSWORD_ENV})",
+        help=f"user_onboarding: read it from this variable: {DEFAULT_PASSWORD_ENV} (the default) "
+        f"or {PASSWORD_ENV_PREFIX}<NAME>",
     )
     close.add_argument("--problem", help="incident: the real problem")
     close.add_argument("--solution", help="incident: the real solution")

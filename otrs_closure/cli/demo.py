@@ -14,6 +14,7 @@ from otrs_closure.errors import (
 )
 from otrs_closure.models import FormatFiles, UserOnboarding
 from otrs_closure.note import MASK
+from otrs_closure.results import ClosureReceipt, StepStatus
 
 
 def _demo_files(folder: Path) -> FormatFiles:
@@ -30,6 +31,17 @@ def _demo_files(folder: Path) -> FormatFiles:
         zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         zf.writestr("word/document.xml", "<w:document>FORMATO DEL ALTA DE USUARIO A UN SISTEMA</w:document>")
     return FormatFiles(signed_scan=scan, editable=editable)
+
+
+def _what_it_did(receipt: ClosureReceipt) -> str:
+    """What a close() did, in words (the demo's second close finds everything done)."""
+    steps = receipt.steps.model_dump()
+    if receipt.writes_sent == 0 and all(
+        v in (StepStatus.ALREADY_DONE, StepStatus.NOT_APPLICABLE) for v in steps.values()
+    ):
+        return "nothing to do, 0 writes — every step already on the ticket"
+    done = ", ".join(k for k, v in steps.items() if v is StepStatus.DONE) or "none"
+    return f"{receipt.writes_sent} write(s); steps done now: {done}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -59,10 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print_receipt(receipt, args.json)
         view = fake.ticket(ticket_id)
         if not args.json:
-            print(
-                f"\nsecond close(): {again.writes_sent} write(s), "
-                f"steps {again.steps.note.value}/{again.steps.owner.value}"
-            )
+            print(f"\nsecond close(): {_what_it_did(again)}")
             print(f"\nthe ticket as the server now holds it: state {view.state}, owner {view.owner}")
             for art in view.articles:
                 print(
