@@ -196,7 +196,21 @@ class ServerCompatibilityError(OtrsClosureError):
 class ClosureConflict(OtrsClosureError):
     """The ticket already carries a *different* closure note (other texts or files).
 
-    Raised before any write; pass ``reclose=True`` to add a new closure anyway."""
+    Raised before any write. ``reason`` says what was found, ``article_ids`` where, and
+    ``remedy`` names the ``close()`` option that proceeds anyway (``reclose``); the
+    message adds how to pass it."""
+
+    default_remedy = "reclose"
+    _doing = "to add this closure as well"
+
+    def __init__(self, reason: str, *, article_ids: tuple[int, ...] = (), **kw: Any) -> None:
+        self.reason = reason
+        self.article_ids = tuple(article_ids)
+        self.remedy = self.default_remedy
+        super().__init__(f"{reason}; pass {self.remedy}=True {self._doing}", **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "article_ids": list(self.article_ids), "remedy": self.remedy}
 
 
 class ClosureReopened(ClosureConflict):
@@ -204,6 +218,9 @@ class ClosureReopened(ClosureConflict):
     no longer the attended one, or its owner is no longer the Service Desk agent).
     Raised before any write; pass ``reattend=True`` to set the attended state and owner
     again."""
+
+    default_remedy = "reattend"
+    _doing = "to set it attended again"
 
 
 class PartialClosure(OtrsClosureError):

@@ -99,17 +99,17 @@ class Closure:
     def check(self, a: Assessment, ticket: int) -> None:
         """Refuse, before any write, a ticket that carries another closure or was reopened."""
         if a.note is None and a.other_closures and not self.reclose:
-            ids = ", ".join(str(x.article_id) for x in a.other_closures)
+            ids = tuple(x.article_id for x in a.other_closures)
             raise ClosureConflict(
-                f"the ticket already has a different closure note (ArticleID {ids}); "
-                "pass reclose=True (CLI: --reclose) to add this one as well",
+                f"the ticket already has a different closure note (ArticleID {', '.join(map(str, ids))})",
+                article_ids=ids,
                 ticket=ticket,
             )
-        if a.reopened and not self.reattend:
+        if a.reopened and not self.reattend and a.note is not None:
             what = "its state is no longer " + repr(self.s.attended_state) if not a.state_done else "its owner changed"
             raise ClosureReopened(
-                f"the ticket carries this closure (ArticleID {a.note.article_id if a.note else '?'}) but was "
-                f"reopened: {what}; pass reattend=True (CLI: --reattend) to set it attended again",
+                f"the ticket carries this closure (ArticleID {a.note.article_id}) but was reopened: {what}",
+                article_ids=(a.note.article_id,),
                 ticket=ticket,
             )
 

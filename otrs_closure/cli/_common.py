@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
@@ -15,8 +14,10 @@ from otrs_closure.errors import (
     AuthenticationError,
     ClosureConflict,
     InputError,
+    NoteVisibleToCustomer,
     OtrsClosureError,
     PartialClosure,
+    ServerCompatibilityError,
     TicketNotFound,
 )
 from otrs_closure.results import ClosureReceipt
@@ -31,17 +32,19 @@ EXIT_AUTH = 5
 EXIT_TICKET = 6
 EXIT_SERVER = 7
 EXIT_BATCH_FAILURES = 8
+EXIT_VISIBLE = 10
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 EXIT_CODES = {
     EXIT_OK: "closed, or found already closed",
     EXIT_UNEXPECTED: "unexpected error (a bug: please report it)",
-    EXIT_INPUT: "bad input or settings; nothing was written",
+    EXIT_INPUT: "bad input or settings, or a server whose note fields cannot be established; nothing was written",
     EXIT_CONFLICT: "the ticket already carries a different closure (run again with --reclose to add this one)",
     EXIT_PARTIAL: "writing started but did not finish; run the same command again",
     EXIT_AUTH: "the server refused the agent's credentials",
     EXIT_TICKET: "ticket not found, or no permission on it",
     EXIT_SERVER: "server or network failure before anything was written",
     EXIT_BATCH_FAILURES: "batch: at least one row failed, was invalid or was not run (see the report)",
+    EXIT_VISIBLE: "the server shows the closure note as visible to the customer: review the ticket now",
     EXIT_INTERRUPTED: "interrupted (SIGINT, Ctrl-C); a batch finished the closures in progress first",
     EXIT_BROKEN_PIPE: "the output pipe closed (e.g. piped into head)",
     EXIT_TERMINATED: "batch: terminated (SIGTERM) after finishing the closures in progress",
@@ -51,6 +54,8 @@ EXIT_CODES = {
 def exit_code(exc: OtrsClosureError) -> int:
     for cls, code in (
         (InputError, EXIT_INPUT),
+        (ServerCompatibilityError, EXIT_INPUT),
+        (NoteVisibleToCustomer, EXIT_VISIBLE),
         (ClosureConflict, EXIT_CONFLICT),
         (PartialClosure, EXIT_PARTIAL),
         (AuthenticationError, EXIT_AUTH),
@@ -104,18 +109,23 @@ def print_receipt(receipt: ClosureReceipt, as_json: bool) -> None:
     print(f"writes sent   {receipt.writes_sent}")
 
 
-def _cli_words(text: str) -> str:
-    """A library message as the CLI says it: the library's ``reclose=True`` is ``--reclose``."""
-    return re.sub(r";?\s*pass reclose=True(?: \(CLI: --reclose\))?", "; run again with --reclose", text)
+def _cli_words(exc: OtrsClosureError) -> str:
+    """The error as the CLI says it: a conflict's remedy is its command-line option."""
+    if isinstance(exc, ClosureConflict):
+        return OtrsClosureError(
+            f"{exc.reason}; run again with --{exc.remedy}", operation=exc.operation, ticket=exc.ticket
+        ).__str__()
+    return str(exc)
 
 
 def fail(exc: OtrsClosureError, as_json: bool) -> int:
     """Print ``exc`` (stderr; also as JSON on stdout with ``--json``); its exit code."""
     if as_json:
         data = exc.to_dict()
-        data["message"] = _cli_words(str(data["message"]))
+        if isinstance(exc, ClosureConflict):
+            data["message"] = f"{exc.reason}; run again with --{exc.remedy}"
         print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    print(f"otrs-closure: {type(exc).__name__}: {_cli_words(str(exc))}", file=sys.stderr)
+    print(f"otrs-closure: {type(exc).__name__}: {_cli_words(exc)}", file=sys.stderr)
     if isinstance(exc, PartialClosure):
         print(f"otrs-closure: done so far: {exc.receipt.steps.model_dump(mode='json')}", file=sys.stderr)
     return exit_code(exc)
