@@ -79,8 +79,8 @@ class ClosureSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, hide_input_in_errors=True)
 
     base_url: str = Field(
-        description="Server root, e.g. https://mesa.example.gob.mx (a whole web service URL is split into "
-        "base_url, gi_path and webservice)"
+        description="The web service URL, e.g. https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/"
+        "GenericTicketConnectorREST (split into base_url, gi_path and webservice), or the server root"
     )
     username: str = Field(description="Login of the closing agent")
     password: SecretStr = Field(description="Password of the closing agent")
