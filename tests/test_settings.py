@@ -107,3 +107,17 @@ def test_header_values_are_one_printable_line(bad: str) -> None:
     with pytest.raises(InputError) as ei:
         ClosureSettings.build(base_url="https://h.mx", user_agent=bad, **BASE)
     assert ei.value.field == "user_agent"
+
+
+def test_the_readme_lists_every_setting_with_its_variable_and_default() -> None:
+    from pathlib import Path
+
+    from pydantic_core import PydanticUndefined
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for name, field in ClosureSettings.model_fields.items():
+        default = field.default
+        shown = ("{} (the server's)" if field.default_factory else "required") if default is PydanticUndefined \
+            else repr(default)
+        row = f"| `{name}` | `OTRS_CLOSURE_{name.upper()}` | {shown} | {field.description} |"
+        assert row in readme, row
