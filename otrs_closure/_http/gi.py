@@ -123,6 +123,19 @@ class GenericInterface:
                 self.session_id()
 
     # -- one exchange ------------------------------------------------------------------------
+    def _call(
+        self,
+        operation: str,
+        route: Route,
+        params: Mapping[str, Any],
+        carrier: SessionCarrier | None,
+        ticket: str | int | None,
+        files: Sequence[PreparedFile],
+    ) -> Call:
+        s = self.settings
+        options = {"session": carrier, "files": files, "ticket": ticket, "user_agent": s.user_agent}
+        return shape(operation, route, s.service_url, params, **options)  # type: ignore[arg-type]
+
     def _send(
         self,
         operation: str,
@@ -132,22 +145,12 @@ class GenericInterface:
         ticket: str | int | None,
         files: Sequence[PreparedFile],
     ) -> dict[str, Any]:
-        s = self.settings
-        call = shape(
-            operation,
-            route,
-            s.service_url,
-            params,
-            session=carrier,
-            files=files,
-            ticket=ticket,
-            user_agent=s.user_agent,
-        )
-        if files and call.body_length() > s.max_request_bytes:
+        call = self._call(operation, route, params, carrier, ticket, files)
+        limit = self.settings.max_request_bytes
+        if files and call.body_length() > limit:
             raise InputError(
                 "formats",
-                f"the request would be {call.body_length()} bytes after base64, over max_request_bytes "
-                f"({s.max_request_bytes})",
+                f"the request would be {call.body_length()} bytes after base64, over max_request_bytes ({limit})",
             )
         return check_answer(self.wire.send(call), operation, ticket)
 
@@ -259,19 +262,9 @@ class GenericInterface:
         files: Sequence[PreparedFile] = (),
     ) -> Call:
         """The call :meth:`exchange` would send now, with the session masked (for plans)."""
-        s = self.settings
         route = self.knowledge.route(operation)
         carrier = None if operation == "SessionCreate" else SessionCarrier(MASK, self._where(route))  # type: ignore[arg-type]
-        return shape(
-            operation,
-            route,
-            s.service_url,
-            params,
-            session=carrier,
-            files=files,
-            ticket=ticket,
-            user_agent=s.user_agent,
-        )
+        return self._call(operation, route, params, carrier, ticket, files)
 
 
 def _ticket_ids(value: Any, ticket: str | int | None) -> list[int]:
