@@ -22,6 +22,7 @@ from otrs_closure.errors import (
     ConnectionDropped,
     InputError,
     OtrsClosureError,
+    ReadTimeout,
     ServerError,
     TicketNotFound,
 )
@@ -78,7 +79,9 @@ class GenericInterface:
             "SessionCreate", self.knowledge.route("SessionCreate"), s.service_url, params, user_agent=s.user_agent
         )
         try:
-            data = check_answer(self.wire.send(call), "SessionCreate", None)
+            answer = self.wire.send(call)
+            self.knowledge.hint_keep_alive(answer.headers.get("Connection", "").lower() != "close")
+            data = check_answer(answer, "SessionCreate", None)
         except AuthenticationError as exc:
             if not _is_auth_fail(exc):
                 raise
@@ -214,13 +217,20 @@ class GenericInterface:
         """TicketSearch → TicketIDs (``{}`` is no match). The first search on a server whose
         route is not known tries each shipped route, likeliest first."""
         candidates = self.knowledge.search_candidates()
+        first: OtrsClosureError | None = None
         for i, route in enumerate(candidates):
             try:
                 data = self.read("TicketSearch", criteria, ticket=ticket, route=route)
             except OtrsClosureError as exc:
-                if is_unknown_route(exc) and i + 1 < len(candidates):
+                # A route the server does not have answers "Error while determine Operation";
+                # a server that cannot even say so (a crash, no answer) may still have the
+                # other route: while it is unknown, a search — a read — tries it too.
+                answered_badly = isinstance(exc, (ConnectionDropped, ReadTimeout, ServerError))
+                probing = len(candidates) > 1 and exc.operation == "TicketSearch" and answered_badly
+                if (is_unknown_route(exc) or probing) and i + 1 < len(candidates):
+                    first = first or exc
                     continue
-                raise
+                raise (first if first is not None and not is_unknown_route(first) else exc) from None
             if len(candidates) > 1 or not self.knowledge.search_known:
                 self.knowledge.learn_search_route(route, f"{route} answered TicketSearch")
             return _ticket_ids(data.get("TicketID"), ticket)
