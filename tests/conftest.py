@@ -11,3 +11,57 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+# -- the live suite (tests/test_live_*.py; see tests/live_support.py) ----------------------------
+
+import live_compat  # noqa: E402
+import live_support  # noqa: E402
+import pytest  # noqa: E402
+
+LIVE_TARGETS = live_support.targets() if live_support.configured() else []
+COMPAT = live_compat.Recorder()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "compat(column): the live test proves this compatibility-table column")
+    config.addinivalue_line("markers", "live_last: runs after every other live test (reads what they left)")
+    for t in LIVE_TARGETS:  # where the access logs stood when the suite started
+        t.log_start = live_support.log_offset(t.access_log)
+        COMPAT.fact(t.name, product=t.product, url=t.url, settings_needed=t.needed_settings)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test taking ``target`` runs once per configured server, grouped by server."""
+    if "target" not in metafunc.fixturenames:
+        return
+    if LIVE_TARGETS:
+        metafunc.parametrize("target", LIVE_TARGETS, ids=[t.name for t in LIVE_TARGETS], scope="session")
+    else:
+        metafunc.parametrize("target", [pytest.param(None, marks=pytest.mark.skip(reason=live_support.SKIP_REASON))],
+                             ids=["no-server"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("live_last") is not None)  # stable
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("target") if callspec else None
+    if not isinstance(target, live_support.Target):
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        columns = [m.args[0] for m in item.iter_markers("compat")]
+        COMPAT.record(target.name, columns, item.nodeid, "skipped" if report.skipped else report.outcome)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if LIVE_TARGETS and COMPAT.totals:
+        directory = os.environ.get("OTRS_CLOSURE_TEST_COMPAT_DIR") or str(live_support.repo_root() / ".live-results")
+        from pathlib import Path
+
+        COMPAT.write(Path(directory))
