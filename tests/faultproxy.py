@@ -432,7 +432,7 @@ class FaultProxy:
                     rule.killed.append(sid or "")
                 try:
                     status, reason, rheaders, data = proxy._forward(method, path, headers, body)
-                except OSError:
+                except (OSError, http.client.HTTPException):  # unreachable, or not HTTP (a dying nph script)
                     record(502, None)
                     self.send_error(502, "upstream unreachable")
                     return

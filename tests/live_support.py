@@ -125,9 +125,10 @@ class Target:
     def settings(self, **changes: Any) -> ClosureSettings:
         return ClosureSettings.from_env(self.env(**changes))
 
-    def client(self, **changes: Any) -> ClosureClient:
+    def client(self, *, session_factory: Any = None, **changes: Any) -> ClosureClient:
         """A ClosureClient with the zero configuration (+ speed settings, + ``changes``)."""
-        return ClosureClient(settings=self.settings(**changes))
+        extra = {"session_factory": session_factory} if session_factory is not None else {}
+        return ClosureClient(settings=self.settings(**changes), **extra)
 
     @property
     def raw(self) -> RawGI:
@@ -145,7 +146,8 @@ class Target:
 FIXTURE_USERS = {"tecnico.nota": "tecnico-nota-pass"}
 
 
-def _split_env(environ: Mapping[str, str], system_names: Iterable[str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def _split_env(environ: Mapping[str, str], system_names: Iterable[str]
+               ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     common: dict[str, str] = {}
     per: dict[str, dict[str, str]] = {}
     names = {n.upper(): n for n in system_names}
@@ -305,6 +307,29 @@ class RawGI:
             self._header = not code.endswith("AuthFail")
         return self._header
 
+    def _send(self, method: str, path: str, payload: dict[str, Any], headers: dict[str, str], what: str
+              ) -> dict[str, Any]:
+        """One exchange; repeated (up to 3 times) when the server dies in the middle of it:
+        under concurrent logins Znuny's file cache can race (``mkdir …/CacheFileStorable/User``)
+        and the nph script then answers an HTML 500 without a status line."""
+        for attempt in range(3):
+            try:
+                if method == "GET":
+                    r = self._http().get(self.url + path, params=payload, headers=headers, timeout=60)
+                else:
+                    r = self._http().request(method, self.url + path, json=payload, headers=headers, timeout=60)
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+                self._local.http = None
+                time.sleep(0.2)
+                continue
+            if r.status_code >= 500 and attempt < 2:
+                time.sleep(0.2)
+                continue
+            return self._answer(r, what)
+        raise AssertionError("unreachable")
+
     def call(self, method: str, path: str, data: dict[str, Any] | None = None, *, login: str | None = None,
              what: str = "") -> dict[str, Any]:
         """One request with a session (renewed once on AuthFail); the answer's JSON."""
@@ -316,11 +341,7 @@ class RawGI:
                 headers["X-OTRS-Header-SessionID"] = sid
             else:
                 payload["SessionID"] = sid
-            if method == "GET":
-                r = self._http().get(self.url + path, params=payload, headers=headers, timeout=60)
-            else:
-                r = self._http().request(method, self.url + path, json=payload, headers=headers, timeout=60)
-            answer = self._answer(r, what or f"{method} {path}")
+            answer = self._send(method, path, payload, headers, what or f"{method} {path}")
             code = (answer.get("Error") or {}).get("ErrorCode", "")
             if code.endswith("AuthFail") and attempt == 1:
                 continue
