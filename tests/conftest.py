@@ -20,7 +20,7 @@ import live_support  # noqa: E402
 import pytest  # noqa: E402
 
 LIVE_TARGETS = live_support.targets() if live_support.configured() else []
-COMPAT = live_compat.Recorder()
+COMPAT = live_compat.RECORDER
 
 
 def pytest_configure(config: pytest.Config) -> None:

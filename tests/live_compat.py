@@ -71,6 +71,10 @@ class Recorder:
         return out
 
 
+#: The run's recorder (the conftest feeds it; tests may add notes).
+RECORDER = Recorder()
+
+
 def cell(results: list[dict[str, str]]) -> str:
     ran = [r for r in results if r["outcome"] != "skipped"]
     if not ran:

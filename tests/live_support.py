@@ -569,3 +569,35 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# -- server-side fixtures (lab systems only) ----------------------------------------------------
+
+_fixture_lock = threading.Lock()
+
+
+def ensure_agent(system: lab.System, login: str, permissions: Iterable[str]) -> None:
+    """An agent ``login`` (password from :data:`FIXTURE_USERS`) with exactly ``permissions``
+    on the service desk's group, added with the system's own console; idempotent (safe on a
+    fresh machine right after ``up.sh`` and on a lab that already has it)."""
+    with _fixture_lock:
+        exists = lab.psql(system, f"SELECT count(*) FROM users WHERE login = '{login}'") != "0"
+        if not exists:
+            done = lab.console(system, "Admin::User::Add", "--user-name", login, "--first-name", "Tecnico",
+                               "--last-name", "Sin Propietario", "--email-address", f"{login}@example.com",
+                               "--password", FIXTURE_USERS[login])
+            if done.returncode != 0:
+                raise RuntimeError(f"{system.name}: Admin::User::Add {login}: {done.stdout[-500:]}{done.stderr[-500:]}")
+        for key in permissions:
+            done = lab.console(system, "Admin::Group::UserLink", "--user-name", login, "--group-name", lab.GROUP,
+                               "--permission", key)
+            if done.returncode != 0:  # the consoles offer ro/move_into/create/owner/priority/rw only: write the row
+                value = lab.psql(system, "SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                                         "'group_user' AND column_name = 'permission_value'") != "0"
+                lab.psql(system, f"""INSERT INTO group_user (user_id, group_id, permission_key,
+                    {"permission_value," if value else ""} create_time, create_by, change_time, change_by)
+                    SELECT u.id, g.id, '{key}', {"1," if value else ""} now(), 1, now(), 1
+                    FROM users u, {system.group_table} g
+                    WHERE u.login = '{login}' AND g.name = '{lab.GROUP}' AND NOT EXISTS (
+                      SELECT 1 FROM group_user x WHERE x.user_id = u.id AND x.group_id = g.id
+                      AND x.permission_key = '{key}')""")
