@@ -27,7 +27,7 @@ COLUMNS: dict[str, str] = {
     "rerun": "idempotent re-run",
     "bad_input": "bad input refused, nothing written",
     "partial": "refusal half way, then resumed",
-    "header_session": "no SessionID in URLs",
+    "header_session": "no credential in URLs",
     "faults": "faults survived",
     "batch": "batch killed + re-run",
 }
