@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from hypothesis import settings
 
@@ -42,6 +43,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                              ids=["no-server"])
 
 
+@pytest.fixture(autouse=True)
+def _live_sessions_ended(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """After each live test, end the GenericInterface sessions its clients created."""
+    yield
+    callspec = getattr(request.node, "callspec", None)
+    target = callspec.params.get("target") if callspec else None
+    if isinstance(target, live_support.Target):
+        target.forget_sessions()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("live_last") is not None)  # stable
 
@@ -57,6 +68,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if report.when == "call" or (report.when == "setup" and not report.passed):
         columns = [m.args[0] for m in item.iter_markers("compat")]
         COMPAT.record(target.name, columns, item.nodeid, "skipped" if report.skipped else report.outcome)
+        if report.failed and call.excinfo is not None:
+            reason = live_support.mask(call.excinfo.exconly().splitlines()[0], target.secrets())
+            FAILURES.append((target.name, item.nodeid.split("::")[-1], reason))
+
+
+FAILURES: list[tuple[str, str, str]] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The live failures, one line per cause (digits folded), with the tests it hit."""
+    if not FAILURES:
+        return
+    import re
+    from collections import defaultdict
+
+    causes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for target, test, reason in FAILURES:
+        causes[(target, re.sub(r"\d+", "N", reason)[:240])].append(test)
+    terminalreporter.section("live failures by cause")
+    for (target, cause), tests in sorted(causes.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+        shown = ", ".join(tests[:3]) + (f", … ({len(tests)} tests)" if len(tests) > 3 else "")
+        terminalreporter.write_line(f"[{target}] {len(tests)}× {cause}\n      {shown}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -19,11 +19,12 @@ which get one fault:
   (with ``killer``, e.g. deleting its row on the server; else by substituting a dead
   SessionID in the query, the body and the ``X-OTRS-Header-SessionID`` header); on a
   SessionCreate, the session it created is ended after the answer passed;
-* :attr:`Action.REFUSE` — a real ``ECONNREFUSED``: after answering the ``after``-th request
-  of the run (0: from the start) with ``Connection: close``, the proxy stops listening for
-  ``seconds``, so the client's next connection is refused by the kernel. A rule cannot aim
-  a refusal at a request by its content (the content comes after the connection); aim it
-  with the position a fault-free run shows (see :func:`nth_request`).
+* :attr:`Action.REFUSE` — a real ``ECONNREFUSED``: after answering the request ``after``
+  names (a matcher: the first one it accepts that the server answered 2xx; or a number:
+  the ``after``-th request, 0 for the start) with ``Connection: close``, the proxy stops
+  listening for ``seconds``, so the client's next connection is refused by the kernel. A
+  refusal cannot be aimed at a request by that request's content (the connection comes
+  first): aim it at the one before.
 
 Usage::
 
@@ -105,7 +106,8 @@ class Rule:
     forward: bool = False  # RESET, SERVER_FAULT: forward first, fail after the server answered
     hold: float = 5.0  # TIMEOUT: seconds the answer is withheld before the connection closes
     killer: Callable[[str], None] | None = None  # KILL_SESSION: ends a session server-side
-    after: int = 0  # REFUSE: stop listening after the answer to this request number (0: at start)
+    after: int | Matcher = 0  # REFUSE: after the answer to this request number (0: at start), or to the
+    #                           first request this matcher accepts that the server answered 2xx
     seconds: float = 0.2  # REFUSE: for how long
     seen: int = 0
     fired: int = 0
@@ -227,7 +229,7 @@ class FaultProxy:
 
     def add(self, action: Action, match: Matcher | None = None, *, nth: int = 1, times: int = 1,
             retry_after: int = 1, forward: bool = False, hold: float = 5.0,
-            killer: Callable[[str], None] | None = None, after: int = 0, seconds: float = 0.2) -> Rule:
+            killer: Callable[[str], None] | None = None, after: int | Matcher = 0, seconds: float = 0.2) -> Rule:
         if action is Action.REFUSE:
             match = lambda *_: False  # noqa: E731 - a refusal is aimed by position, not content
         rule = Rule(action, match or (lambda *_: True), nth=nth, times=times, retry_after=retry_after,
@@ -322,10 +324,15 @@ class FaultProxy:
                 chosen.fired += 1
         return chosen, number, at
 
-    def _refusal_after(self, number: int) -> Rule | None:
+    def _refusal_after(self, number: int, method: str, path: str, body: bytes, status: int) -> Rule | None:
         with self._lock:
-            return next((r for r in self.rules if r.action is Action.REFUSE and r.after == number and not r.fired),
-                        None)
+            for r in self.rules:
+                if r.action is not Action.REFUSE or r.fired:
+                    continue
+                if r.after == number if isinstance(r.after, int) else (200 <= status < 300 and r.after(method, path,
+                                                                                                        body)):
+                    return r
+        return None
 
     def _record(self, *args: Any, at: float = 0.0, number: int = 0) -> None:
         with self._lock:
@@ -466,7 +473,7 @@ class FaultProxy:
                     return
                 if proxy.rewrite is not None:
                     data = proxy.rewrite(method, self.path, data)
-                refusal = proxy._refusal_after(number)
+                refusal = proxy._refusal_after(number, method, self.path, body, status)
                 if refusal is not None:
                     proxy._refuse(refusal)  # before the answer: the next connection is refused
                 self._answer(status, reason, rheaders, data, method, close=refusal is not None)

@@ -100,6 +100,7 @@ class Target:
     system: lab.System | None = None
     access_log: str | None = None
     log_start: int | None = None  # the access log's size when the suite started
+    sessions_created: list[str] = field(default_factory=list, repr=False)
     _raw: RawGI | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -125,10 +126,33 @@ class Target:
     def settings(self, **changes: Any) -> ClosureSettings:
         return ClosureSettings.from_env(self.env(**changes))
 
-    def client(self, *, session_factory: Any = None, **changes: Any) -> ClosureClient:
-        """A ClosureClient with the zero configuration (+ speed settings, + ``changes``)."""
-        extra = {"session_factory": session_factory} if session_factory is not None else {}
-        return ClosureClient(settings=self.settings(**changes), **extra)
+    def client(self, *, session_factory: Any = None, sessions: list[str] | None = None,
+               **changes: Any) -> ClosureClient:
+        """A ClosureClient with the zero configuration (+ speed settings, + ``changes``).
+        The GenericInterface sessions it creates are noted (in ``sessions``, default the
+        target's own list) so that :meth:`forget_sessions` can end them afterwards."""
+        sink = self.sessions_created if sessions is None else sessions
+        cls = session_factory or RecordingSession
+
+        def factory() -> requests.Session:
+            http = cls()
+            http.sink = sink
+            return http
+
+        return ClosureClient(settings=self.settings(**changes), session_factory=factory)
+
+    def forget_sessions(self, sessions: list[str] | None = None) -> None:
+        """End the sessions the suite's clients created (lab systems: their rows are deleted).
+        OTRS 5 refuses SessionCreate (``SessionCreate.AuthFail``) once an agent has 20
+        sessions active in the last 10 minutes (AgentSessionPerUserLimit, SessionActiveTime),
+        and each ClosureClient opens one: without this the suite locks its own agent out."""
+        sink = self.sessions_created if sessions is None else sessions
+        with self._lock:
+            ids = [x for x in sink if re.fullmatch(r"[A-Za-z0-9]+", x)]
+            sink.clear()
+        if ids and self.system is not None:
+            lab.psql(self.system, "DELETE FROM sessions WHERE session_id IN ({})".format(
+                ", ".join(f"'{x}'" for x in ids)))
 
     @property
     def raw(self) -> RawGI:
@@ -189,6 +213,24 @@ def targets(environ: Mapping[str, str] | None = None) -> list[Target]:
             settings_env=common, access_log=env.get(PREFIX + "ACCESS_LOG") or None,
         )]
     return []
+
+
+class RecordingSession(requests.Session):
+    """A ``requests.Session`` for the library that notes every SessionID a SessionCreate
+    answers (in ``sink``), and nothing else."""
+
+    sink: list[str]
+
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
+        response = super().send(request, **kw)
+        if request.method == "POST" and (request.url or "").split("?")[0].rstrip("/").endswith("/Session"):
+            try:
+                sid = response.json().get("SessionID")
+            except (ValueError, AttributeError):
+                sid = None
+            if isinstance(sid, str) and sid:
+                getattr(self, "sink", []).append(sid)
+        return response
 
 
 # -- masking -------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ of the same inputs through the same proxy without a fault — and the receipt ag
 
 A fault hits the first request matching its row (by method, route and body; the
 verifying TicketGet is the first after the owner update). A refusal cannot be aimed by
-content (the connection comes before the request): it is aimed at the position the
-fault-free run showed, and the cell checks, from what the client saw, that the refused
-request was the one its row names. The cells of a server run in parallel threads
-(``OTRS_CLOSURE_TEST_WORKERS``, default 6), each with its own proxy and client.
+its request's content (the connection comes before the request): it is aimed at the
+request before it answered (the proxy stops listening right then), and the cell checks,
+from what the client saw, that the refused request was the one its row names. The cells
+of a server run in parallel threads (``OTRS_CLOSURE_TEST_WORKERS``, default 6), each with
+its own proxy and client.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import pytest
 import requests
 from faultproxy import Action, Exchange, FaultProxy, Matcher, matches
 from helpers import make_file
-from live_support import Target, closure_problems, mask, shape, unique
+from live_support import RecordingSession, Target, closure_problems, mask, shape, unique
 
 from otrs_closure import FormatFiles, OtrsClosureError, UserOnboarding
 
@@ -166,7 +167,7 @@ class Matrix:
         before = self.target.raw.snapshot(tid)
         kwargs = {"attention": self.inputs.attention, "formats": self.inputs.formats}
 
-        class Recording(requests.Session):
+        class Recording(RecordingSession):
             def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:  # type: ignore[override]
                 try:
                     return super().send(request, **kw)
@@ -175,14 +176,18 @@ class Matrix:
                         refused.append(_shown(request.method or "", request.url or ""))
                     raise
 
-        with proxy, self.target.client(base_url=proxy.url, read_timeout=str(READ_TIMEOUT),
-                                       session_factory=Recording) as client:
-            first_error = None
-            try:
-                receipt = client.close(ticket_number=number, **kwargs)
-            except OtrsClosureError as exc:
-                first_error = f"{type(exc).__name__}: {mask(exc, self.target.secrets())[:200]}"
-                receipt = client.close(ticket_number=number, **kwargs)
+        sessions: list[str] = []
+        try:
+            with proxy, self.target.client(base_url=proxy.url, read_timeout=str(READ_TIMEOUT),
+                                           session_factory=Recording, sessions=sessions) as client:
+                first_error = None
+                try:
+                    receipt = client.close(ticket_number=number, **kwargs)
+                except OtrsClosureError as exc:
+                    first_error = f"{type(exc).__name__}: {mask(exc, self.target.secrets())[:200]}"
+                    receipt = client.close(ticket_number=number, **kwargs)
+        finally:
+            self.target.forget_sessions(sessions)
         return (before, self.target.raw.snapshot(tid), receipt), first_error
 
     def _proxy(self) -> FaultProxy:
@@ -221,8 +226,10 @@ class Matrix:
             return cell
         action, options = next((a, o) for c, a, o in COLUMNS if c == column)
         proxy = self._proxy()
-        if action is Action.REFUSE:
-            rule = proxy.add(action, after=position - 1, **options)
+        if action is Action.REFUSE:  # aimed at the answer of the request before (0: the start)
+            rows = [r for r, _ in ROWS]
+            before_row = rows[rows.index(row) - 1] if row != "session" else None
+            rule = proxy.add(action, after=aim(before_row) if before_row else 0, **options)
         else:
             extra = {"killer": self.killer} if action is Action.KILL_SESSION else {}
             rule = proxy.add(action, aim(row), **options, **extra)

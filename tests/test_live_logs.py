@@ -25,7 +25,7 @@ import pytest
 from helpers import make_file
 from live_support import DIFFERENTIAL_USER_AGENT, ONBOARDING_PASSWORD, RAW_USER_AGENT, Target, log_lines_since, unique
 
-from otrs_closure import FormatFiles, UserOnboarding
+from otrs_closure import FormatFiles, OtrsClosureError, UserOnboarding
 
 pytestmark = [pytest.mark.live, pytest.mark.live_last]
 
@@ -40,11 +40,15 @@ def test_no_credential_in_any_url_of_the_access_log(target: Target, tmp_path: Pa
         pytest.skip("no access log known for this server (set OTRS_CLOSURE_TEST_ACCESS_LOG)")
     assert target.log_start is not None, f"{target.access_log} was not readable when the suite started"
     scan, editable = make_file(tmp_path, "PDF", "alta firmada.pdf"), make_file(tmp_path, "DOCX")
-    with target.client() as client:
-        tid, number = target.raw.create_ticket("otrs_closure en vivo: credenciales en el registro")
-        client.close(ticket_number=number, formats=FormatFiles(signed_scan=scan, editable=editable),
-                     attention=UserOnboarding(description=unique("Alta."), access_url="https://nomina.example.gob.mx",
-                                              login="mgarcia", password=ONBOARDING_PASSWORD))
+    with target.client() as client:  # by id: the check must not depend on the search route
+        tid, _ = target.raw.create_ticket("otrs_closure en vivo: credenciales en el registro")
+        try:
+            client.close(ticket_id=tid, formats=FormatFiles(signed_scan=scan, editable=editable),
+                         attention=UserOnboarding(description=unique("Alta."), login="mgarcia",
+                                                  access_url="https://nomina.example.gob.mx",
+                                                  password=ONBOARDING_PASSWORD))
+        except OtrsClosureError:
+            pass  # whether it closes is proved elsewhere; here only what it put in URLs counts
 
     lines = [x for x in log_lines_since(target.access_log, target.log_start) if x.agent != DIFFERENTIAL_USER_AGENT]
     library = [x for x in lines if x.agent.startswith("otrs-closure") and x.agent != RAW_USER_AGENT]
@@ -54,7 +58,8 @@ def test_no_credential_in_any_url_of_the_access_log(target: Target, tmp_path: Pa
     forms = {f for s in secrets for f in (s, quote(s, safe=""), quote_plus(s, safe=""))}
     with_password = [x for x in lines if any(f in x.request for f in forms)
                      or re.search(r"[?&;](UserLogin|Password)=", x.request)]
-    assert len(with_password) == 0, (f"{len(with_password)} request lines carry a password or UserLogin/Password, e.g. "
+    count = len(with_password)  # a count, so that a failure never prints the lines themselves
+    assert count == 0, (f"{len(with_password)} request lines carry a password or UserLogin/Password, e.g. "
                                  f"(agent {with_password[0].agent!r}) — not shown here")
 
     with_session = [x for x in lines if SESSION_IN_URL.search(x.request)]
@@ -65,6 +70,7 @@ def test_no_credential_in_any_url_of_the_access_log(target: Target, tmp_path: Pa
         + ("" if header else "; this server ignores X-OTRS-Header-SessionID: its GETs must carry it in the query")))
     if header:
         shown = [re.sub(r"SessionID=[^& ]+", "SessionID=…", x.request) for x in with_session[:3]]
-        assert len(with_session) == 0, (f"{len(with_session)} of {len(lines)} request lines carry a SessionID "
+        count = len(with_session)
+        assert count == 0, (f"{len(with_session)} of {len(lines)} request lines carry a SessionID "
                                     f"although the server reads X-OTRS-Header-SessionID, e.g. {shown} "
                                     f"(agents {sorted({x.agent for x in with_session})})")

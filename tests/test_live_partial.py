@@ -27,7 +27,6 @@ from live_support import FIXTURE_USERS, Target, closure_problems, ensure_agent, 
 
 from otrs_closure import (
     AccessDenied,
-    ClosureClient,
     FormatFiles,
     InputError,
     InvalidParameter,
@@ -130,14 +129,15 @@ def test_an_agent_without_owner_permission_gets_the_documented_error_then_resume
     attention, formats, contents = onboarding(tmp_path)
     tid, number = target.raw.create_ticket("otrs_closure en vivo: agente sin permiso de propietario")
     before = target.raw.snapshot(tid)
-    settings = target.settings(username=login, password=FIXTURE_USERS[login])
-    with ClosureClient(settings=settings) as client, pytest.raises(OtrsClosureError) as info:
+    with target.client(username=login, password=FIXTURE_USERS[login]) as client, \
+            pytest.raises(OtrsClosureError) as info:
         client.close(ticket_number=number, attention=attention, formats=formats)
     half = target.raw.snapshot(tid)
     wrote = half.summary() != before.summary()
     live_compat.RECORDER.note(target.name, "partial", "an agent without owner permission: " + (
-        "the server wrote the note, then refused the owner (PartialClosure)" if wrote
-        else "the server refused the first write (nothing written)"))
+        "something was written" if wrote else "nothing was written") + f", close() raised {type(info.value).__name__}"
+        + (f" ({info.value.cause.error_code})" if isinstance(info.value, PartialClosure) else
+           f" ({info.value.error_code or info.value.http_status})"))
     if not wrote:
         assert type(info.value) is AccessDenied, f"nothing was written, yet {type(info.value).__name__}: " \
                                                  f"{mask(info.value)}"
