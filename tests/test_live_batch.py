@@ -1,6 +1,8 @@
 """A 100-row batch on each real server: ``otrs-closure batch`` in a subprocess, killed with
 SIGKILL half way, then run again with the same manifest and journal — every ticket ends
 closed exactly once (raw read of each: state, owner, one Atendido note, one owner note).
+And a batch whose attended state or owner login does not exist on the server is stopped
+by the preflight: every row a typed ``InputError``, nothing written.
 """
 
 from __future__ import annotations
@@ -92,3 +94,31 @@ def test_a_killed_100_row_batch_rerun_closes_every_ticket_exactly_once(target: T
         problems = {number: p for (_, number), p in zip(tickets, pool.map(lambda t: closed_once(target, t[0]),
                                                                            tickets), strict=True) if p}
     assert problems == {}, f"{len(problems)} tickets not closed exactly once: {dict(list(problems.items())[:10])}"
+
+
+@pytest.mark.parametrize(("setting", "value"), [("ATTENDED_STATE", "Atendido (no existe)"),
+                                                ("OWNER_LOGIN", "no.existe.agente")],
+                         ids=["unknown-state", "unknown-owner"])
+def test_a_batch_with_an_unknown_state_or_owner_writes_nothing(target: Target, setting: str, value: str,
+                                                               tmp_path: Path) -> None:
+    """The preflight stops the whole batch before any write: every row reported with the
+    typed error (or not run), exit 8, and no ticket changed."""
+    tickets = [target.raw.create_ticket(f"otrs_closure lote con {setting.lower()} inexistente {i}") for i in range(3)]
+    before = {tid: target.raw.snapshot(tid).summary() for tid, _ in tickets}
+    manifest = tmp_path / "cierres.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["ticket_id", "kind", "description"])
+        for i, (tid, _) in enumerate(tickets):
+            w.writerow([tid, "service_request", f"Fila {i}"])
+    report = tmp_path / "informe.json"
+    env = {**os.environ, **target.env(), f"OTRS_CLOSURE_{setting}": value}
+    done = subprocess.run([sys.executable, "-m", "otrs_closure", "batch", str(manifest), "--workers", "2",
+                           "--report", str(report)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 8, mask(done.stdout[-1500:] + done.stderr[-1500:], target.secrets())
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["counts"].get("closed", 0) == 0 and data["counts"].get("already_closed", 0) == 0, data["counts"]
+    assert len(data["failures"]) == len(tickets), data["counts"]
+    errors = {f["error"] for f in data["failures"]}
+    assert errors == {"InputError"}, errors
+    assert {tid: target.raw.snapshot(tid).summary() for tid, _ in tickets} == before
