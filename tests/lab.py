@@ -18,7 +18,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["System", "SYSTEMS", "NAMES", "USERS", "QUEUE", "STATE", "CUSTOMER_USER", "selected", "psql", "console"]
+__all__ = ["System", "SYSTEMS", "NAMES", "USERS", "QUEUE", "STATE", "CUSTOMER_USER", "selected", "psql", "console",
+           "LOG_SHM_KEY", "clear_bad_log_buffer"]
 
 #: Seed data, the same on all five systems: login -> password.
 USERS: dict[str, str] = {
@@ -152,3 +153,24 @@ def console(system: System, *args: str, timeout: float = 120) -> subprocess.Comp
         ["runuser", "-u", system.os_user, "--", "perl", system.console_path, *args],
         capture_output=True, text=True, timeout=timeout, cwd=system.tree,
     )
+
+
+#: All five systems have SystemID 10, so their Kernel::System::Log ring buffers are one SysV
+#: shared-memory segment (key '444423' . SystemID). Once any system has written bytes there
+#: that do not decode to Latin-1 characters (invalid UTF-8, e.g. "Removed string containing
+#: invalid utf8: …" after a Latin-1 request body, or any character above U+00FF), OTRS 5.0.8
+#: and 6.0.30 die in Log.pm ("Wide character in shmwrite") on every request that logs something, and
+#: answers an HTML 500 without a status line.
+LOG_SHM_KEY = 44442310
+
+
+def clear_bad_log_buffer() -> bool:
+    """Empty the shared log buffer if it holds what makes OTRS 5 and 6 die (only the agent
+    interface's "System Log" view reads it). True when it was cleared."""
+    script = (
+        f"my $id = shmget({LOG_SHM_KEY}, 0, 0); exit 2 unless defined $id; my $b; shmread($id, $b, 0, 32768) or exit 2;"
+        " $b =~ s/\\0.*//s; my $c = $b; exit 0 if utf8::decode($c) && $c !~ /[^\\x00-\\xff]/;"
+        " shmwrite($id, qq(\\0) x 32768, 0, 32768) or exit 3; exit 1"
+    )
+    done = subprocess.run(["perl", "-e", script], capture_output=True, text=True, timeout=30)
+    return done.returncode == 1
