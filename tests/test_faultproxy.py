@@ -1,7 +1,7 @@
 """The fault-injecting proxy (faultproxy.py) in front of the fake's loopback door: the
 faults the issue asks to prove against a live Znuny 6.5 — the response dropped after the
 server answered, 503 with Retry-After, a connection reset — leave exactly one note, two
-attachments and one owner note. test_live_znuny.py runs the same scenarios live."""
+attachments and one owner note. test_live_faults.py runs the whole matrix live."""
 
 from __future__ import annotations
 
