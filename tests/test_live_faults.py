@@ -226,10 +226,10 @@ class Matrix:
             return cell
         action, options = next((a, o) for c, a, o in COLUMNS if c == column)
         proxy = self._proxy()
-        if action is Action.REFUSE:  # aimed at the answer of the request before (0: the start)
-            rows = [r for r, _ in ROWS]
-            before_row = rows[rows.index(row) - 1] if row != "session" else None
-            rule = proxy.add(action, after=aim(before_row) if before_row else 0, **options)
+        if action is Action.REFUSE:
+            # Aimed at the answer of the request just before it in the fault-free run (0: the
+            # start): a fresh client sends the same sequence, probes of the server included.
+            rule = proxy.add(action, after=position - 1, **options)
         else:
             extra = {"killer": self.killer} if action is Action.KILL_SESSION else {}
             rule = proxy.add(action, aim(row), **options, **extra)

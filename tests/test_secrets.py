@@ -243,7 +243,7 @@ def _lost_note_then_500s(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...
 FAILURES: dict[str, tuple[Arrange, type[OtrsClosureError]]] = {
     "auth-session": (_disable_the_agent, AuthenticationError),
     # Three: the first GET also finds out whether the server reads the session from a header
-    # (an AuthFail there is retried once with the session in the query), then one new session.
+    # (after an AuthFail there with a new session too, the query is tried once).
     "auth-relogin": (_inject(Fault.SESSION_EXPIRED, "TicketGet", times=3), AuthenticationError),
     "access-denied": (_answer("TicketUpdate", call=2, json=gi_error(
         "TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!")), AccessDenied),

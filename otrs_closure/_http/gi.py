@@ -170,35 +170,42 @@ class GenericInterface:
         files: Sequence[PreparedFile] = (),
         route: Route | None = None,
     ) -> dict[str, Any]:
-        """One exchange with the shared session (no retries). On ``*.AuthFail``: when the
-        session went in the header of a GET and the server's support is unknown, the same
-        session is tried once in the query (so the header is learned); otherwise one new
-        session and one repeat — safe for writes, since servers authenticate first."""
+        """One exchange with the shared session (no retries). On ``*.AuthFail``, one new
+        session and one repeat — safe for writes, since servers authenticate first.
+
+        While it is unknown whether the server reads the SessionID from the header, a GET
+        sends it there only; an ``AuthFail`` is then repeated with a *new* session, in the
+        header again: if that fails too, the server does not read the header (a session
+        just created cannot have died), and the request goes once more with the session in
+        the query. A session that may be dead never travels in a URL."""
         route = route or self.knowledge.route(operation)
         sid = self.session_id()
         probing = route.method == "GET" and self.knowledge.session_header is None
-        where = self._where(route)
         try:
-            data = self._send(operation, route, params, SessionCarrier(sid, where), ticket, files)  # type: ignore[arg-type]
+            return self._learned(
+                probing, self._send(operation, route, params, self._carrier(sid, route), ticket, files)
+            )
         except AuthenticationError as exc:
             if not _is_auth_fail(exc):
                 raise
-            if probing:
-                try:
-                    data = self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
-                except AuthenticationError as again:
-                    if not _is_auth_fail(again):
-                        raise
-                else:
-                    self.knowledge.learn_session_header(
-                        False,
-                        f"a GET with the SessionID in {SESSION_HEADER} answered AuthFail, in the query it did not",
-                    )
-                    return data
             log.info("%s answered %s: creating a new session and repeating once", operation, exc.error_code)
             sid = self.session_id(stale=sid)
-            where = "param" if probing else self._where(route)
-            return self._send(operation, route, params, SessionCarrier(sid, where), ticket, files)  # type: ignore[arg-type]
+        try:
+            return self._learned(
+                probing, self._send(operation, route, params, self._carrier(sid, route), ticket, files)
+            )
+        except AuthenticationError as exc:
+            if not (probing and _is_auth_fail(exc)):
+                raise
+        self.knowledge.learn_session_header(
+            False, f"GETs with a new session in {SESSION_HEADER} answered AuthFail twice"
+        )
+        return self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
+
+    def _carrier(self, sid: str, route: Route) -> SessionCarrier:
+        return SessionCarrier(sid, self._where(route))  # type: ignore[arg-type]
+
+    def _learned(self, probing: bool, data: dict[str, Any]) -> dict[str, Any]:
         if probing:
             self.knowledge.learn_session_header(True, f"a GET with the SessionID only in {SESSION_HEADER} was answered")
         return data
