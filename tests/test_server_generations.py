@@ -161,3 +161,20 @@ def test_a_named_server_shapes_its_requests_without_probing(named: str) -> None:
     assert all(step1.body["Article"][k] == v for k, v in profile.article_fields.internal.items())  # type: ignore[index]
     get = next(r for r in plan.requests if r.operation == "TicketGet")
     assert ("SessionID" in (get.query or {})) is (not profile.session_header)
+
+
+def test_a_session_dead_at_the_first_get_never_travels_in_a_url() -> None:
+    """The first GET finds the session dead (expired, killed): that says nothing about the
+    header, so the client repeats it with a new session, in the header again — and learns
+    that the server reads it — instead of trying the dead session in the query."""
+    from otrs_closure.testing import Fault
+
+    fake = service_desk()
+    fake.inject(Fault.SESSION_EXPIRED, "TicketGet", call=1)
+    with door(fake):
+        client = new_client()
+        receipt = client.close(ticket_id=TICKET_ID, attention=SR)
+    assert receipt.complete and client.server.session_header is True
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert all("SessionID" not in r.query for r in gets)
+    assert ops(fake)[:4] == ["SessionCreate", "TicketGet", "SessionCreate", "TicketGet"]

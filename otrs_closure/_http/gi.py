@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -39,6 +40,8 @@ T = TypeVar("T")
 
 #: TicketGet of everything a closure decides from: every article, attachment metadata.
 TICKET_GET_PARAMS: Mapping[str, Any] = {"AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0}
+#: A session younger than this cannot have expired (a server's SessionMaxIdleTime is hours).
+_FRESH_SECONDS = 60.0
 _SESSION_ID = re.compile(r"[A-Za-z0-9_\-.]{1,200}")
 _NO_WEB_SERVICE = (
     "the server answered SessionCreate without the GenericInterface: check base_url, gi_path and "
@@ -60,6 +63,7 @@ class GenericInterface:
         self.wire = wire
         self.knowledge = knowledge
         self._session_id: str | None = None
+        self._created_at = 0.0
         self._session_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -117,6 +121,7 @@ class GenericInterface:
         with self._session_lock:
             if self._session_id is None or self._session_id == stale:
                 self._session_id = self._new_session()
+                self._created_at = time.monotonic()
             return self._session_id
 
     def connect(self) -> None:
@@ -174,10 +179,12 @@ class GenericInterface:
         session and one repeat — safe for writes, since servers authenticate first.
 
         While it is unknown whether the server reads the SessionID from the header, a GET
-        sends it there only; an ``AuthFail`` is then repeated with a *new* session, in the
-        header again: if that fails too, the server does not read the header (a session
-        just created cannot have died), and the request goes once more with the session in
-        the query. A session that may be dead never travels in a URL."""
+        sends it there only, and an ``AuthFail`` says either "no header support" or "dead
+        session". It is read as the first only when the session was just created and the
+        server looks like OTRS 5/6 or OTOBO (its answers close the connection, as their
+        example web services do): the same session then goes in the query. Otherwise the
+        request is repeated with a new session, in the header again, and only a second
+        ``AuthFail`` — a new session cannot have died — sends it in the query."""
         route = route or self.knowledge.route(operation)
         sid = self.session_id()
         probing = route.method == "GET" and self.knowledge.session_header is None
@@ -188,8 +195,19 @@ class GenericInterface:
         except AuthenticationError as exc:
             if not _is_auth_fail(exc):
                 raise
-            log.info("%s answered %s: creating a new session and repeating once", operation, exc.error_code)
-            sid = self.session_id(stale=sid)
+            error_code = exc.error_code
+        if probing and self.knowledge.closes_connections and self._fresh(sid):
+            self.knowledge.learn_session_header(
+                False, f"a new session in {SESSION_HEADER} answered AuthFail on a server that closes connections"
+            )
+            try:
+                return self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
+            except AuthenticationError as exc:
+                if not _is_auth_fail(exc):
+                    raise
+            probing = False
+        log.info("%s answered %s: creating a new session and repeating once", operation, error_code)
+        sid = self.session_id(stale=sid)
         try:
             return self._learned(
                 probing, self._send(operation, route, params, self._carrier(sid, route), ticket, files)
@@ -197,10 +215,13 @@ class GenericInterface:
         except AuthenticationError as exc:
             if not (probing and _is_auth_fail(exc)):
                 raise
-        self.knowledge.learn_session_header(
-            False, f"GETs with a new session in {SESSION_HEADER} answered AuthFail twice"
-        )
+        self.knowledge.learn_session_header(False, f"GETs with a new session in {SESSION_HEADER} answered AuthFail")
         return self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
+
+    def _fresh(self, sid: str) -> bool:
+        """Whether ``sid`` is the session created moments ago (it cannot have expired)."""
+        with self._session_lock:
+            return sid == self._session_id and time.monotonic() - self._created_at < _FRESH_SECONDS
 
     def _carrier(self, sid: str, route: Route) -> SessionCarrier:
         return SessionCarrier(sid, self._where(route))  # type: ignore[arg-type]

@@ -90,6 +90,13 @@ class ServerKnowledge:
         order = ["otrs", "znuny"] if otrs_first else ["znuny", "otrs"]
         return [SEARCH_ROUTES[k] for k in order]
 
+    @property
+    def closes_connections(self) -> bool:
+        """A hint: the first answer said ``Connection: close``, as OTRS 5/6's and OTOBO's
+        example web services do (Znuny's keep connections alive)."""
+        with self._lock:
+            return self._keep_alive is False
+
     def hint_keep_alive(self, keep_alive: bool) -> None:
         """What the first answer's ``Connection`` header said (orders the search probe)."""
         with self._lock:
