@@ -26,6 +26,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from otrs_closure._files import FileChanged
 from otrs_closure._http.answers import Answer
+from otrs_closure._http.contents import ContentDropper
 from otrs_closure._http.shaping import Call
 from otrs_closure.errors import (
     ConnectError,
@@ -168,7 +169,8 @@ class Wire:
         raise error
 
     def _read(self, response: requests.Response, call: Call) -> bytes:
-        """The answer's bytes, at most ``max_answer_bytes`` of them."""
+        """The answer's bytes, at most ``max_answer_bytes`` of them (attachment contents
+        the call did not ask for left out as they arrive)."""
         limit = self.settings.max_answer_bytes
         declared = response.headers.get("Content-Length", "")
         too_large = ServerError(
@@ -182,11 +184,14 @@ class Wire:
             raise too_large
         chunks: list[bytes] = []
         size = 0
+        dropper = ContentDropper() if call.drop_contents else None
         for chunk in response.iter_content(_READ_CHUNK):
             size += len(chunk)
             if size > limit:
                 raise too_large
-            chunks.append(chunk)
+            chunks.append(dropper.feed(chunk) if dropper is not None else chunk)
+        if dropper is not None:
+            chunks.append(dropper.close())
         data = b"".join(chunks)
         # Streamed so that the read is bounded; kept on the response as requests would
         # without streaming, so that response hooks and test doubles can still read it.
