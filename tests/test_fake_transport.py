@@ -15,7 +15,6 @@ import requests
 import responses
 
 from otrs_closure.testing import PASSWORDS, FakeZnuny
-from otrs_closure.testing.http import parse_query
 
 
 @pytest.fixture(params=["mock", "serve"])
@@ -39,10 +38,18 @@ def error_code(answer: requests.Response) -> str | None:
 
 
 # ----------------------------------------------------------------------- query
-def test_parse_query_follows_rest_pm() -> None:
-    assert parse_query("TicketID=1&TicketID=2;A=x+y%21") == {"TicketID": ["1", "2"], "A": "x y!"}
-    assert parse_query("ArticleLimit=0&Empty=&Flag") == {"ArticleLimit": "", "Empty": "", "Flag": ""}
-    assert parse_query("X=0&X=0") == {"X": ["", "0"]}
+def test_query_is_parsed_as_rest_pm_does(door: tuple[FakeZnuny, str]) -> None:
+    """``[;&]`` split, ``+`` a space, repeats become arrays, a false first value stored as ``""``
+    (seen in the request records, which keep the parsed query)."""
+    fake, base_url = door
+    expected = {
+        "TicketID=1&TicketID=2;A=x+y%21": {"TicketID": ["1", "2"], "A": "x y!"},
+        "ArticleLimit=0&Empty=&Flag": {"ArticleLimit": "", "Empty": "", "Flag": ""},
+        "X=0&X=0": {"X": ["", "0"]},
+    }
+    for query, parsed in expected.items():
+        requests.get(f"{base_url}/Ticket/1?{query}", timeout=10)
+        assert fake.requests[-1].query == parsed
 
 
 # --------------------------------------------------------------------- routing

@@ -13,14 +13,15 @@ Behaviour follows Znuny 6.5's GenericInterface sources and, where they differ, e
 recorded from a live Znuny 6.5.15 (the project's tests/recordings, replayed by its test suite).
 """
 
-from otrs_closure.testing.b64 import perl_decode_base64
-from otrs_closure.testing.clock import FakeClock
-from otrs_closure.testing.fake import CreatedTicket, FakeZnuny
-from otrs_closure.testing.faults import Fault, FaultRecord, RequestRecord, WriteStep
-from otrs_closure.testing.http import DEFAULT_ROUTES, TICKET_SEARCH_GET_ROUTE, OperationRoute
-from otrs_closure.testing.runner import run_fake_server
-from otrs_closure.testing.seeds import PASSWORDS
-from otrs_closure.testing.views import ArticleView, AttachmentView, HistoryView, TicketView, assert_ticket
+from otrs_closure.testing._b64 import perl_decode_base64
+from otrs_closure.testing._clock import FakeClock
+from otrs_closure.testing._fake import CreatedTicket, FakeZnuny
+from otrs_closure.testing._faults import Fault, FaultRecord, RequestRecord, WriteStep
+from otrs_closure.testing._mock import request_body_bytes
+from otrs_closure.testing._routes import DEFAULT_ROUTES, TICKET_SEARCH_GET_ROUTE, OperationRoute
+from otrs_closure.testing._runner import run_fake_server
+from otrs_closure.testing._seeds import PASSWORDS, RECORDING_START
+from otrs_closure.testing._views import ArticleView, AttachmentView, HistoryView, TicketView, assert_ticket
 
 __all__ = [
     "FakeZnuny",
@@ -39,6 +40,8 @@ __all__ = [
     "DEFAULT_ROUTES",
     "TICKET_SEARCH_GET_ROUTE",
     "PASSWORDS",
+    "RECORDING_START",
+    "request_body_bytes",
     "run_fake_server",
     "perl_decode_base64",
 ]

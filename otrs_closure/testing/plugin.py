@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from otrs_closure.testing.fake import FakeZnuny
+from otrs_closure.testing._fake import FakeZnuny
 
 __all__ = ["fake_znuny", "fake_znuny_server"]
 

@@ -3,7 +3,7 @@
 :class:`Store` holds every record and performs each write the way Znuny's core does it --
 only when the value changes, with the same history rows, unlock-time resets and owner
 notifications -- so that the GenericInterface operations built on top of it
-(:mod:`otrs_closure.testing.operations`) behave like the real server, partial writes included.
+(:mod:`otrs_closure.testing._operations`) behave like the real server, partial writes included.
 All methods expect the caller to hold :attr:`Store.lock`.
 """
 
@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from otrs_closure.testing.clock import FakeClock
-from otrs_closure.testing.entities import (
+from otrs_closure.testing._clock import FakeClock
+from otrs_closure.testing._entities import (
     Agent,
     Article,
     Attachment,
@@ -31,8 +31,8 @@ from otrs_closure.testing.entities import (
     State,
     Ticket,
 )
-from otrs_closure.testing.faults import WRITE_FAULTSTRINGS, OperationFault, PlannedWriteFailure, WriteStep
-from otrs_closure.testing.perltext import html_to_ascii
+from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, PlannedWriteFailure, WriteStep
+from otrs_closure.testing._mime import content_charset, content_mime_type, mime_body
 
 __all__ = ["Store", "HISTORY_TYPES", "CHANNELS", "SENDER_TYPES", "LOCKS", "check_digit_ticket_number"]
 
@@ -644,59 +644,6 @@ class Store:
 def _one_line(value: str) -> str:
     """ArticleCreate strips line breaks from From/To/Cc/Bcc/Subject."""
     return value.replace("\n", "").replace("\r", "")
-
-
-def content_charset(content_type: str) -> str:
-    """The charset ArticleCreate/ArticleGet read from a Content-Type (``''`` without ``charset=``)."""
-    if not re.search("charset=", content_type, flags=re.IGNORECASE):
-        return ""
-    charset = re.sub(r".+?charset=(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE | re.DOTALL)
-    charset = charset.replace('"', "").replace("'", "")
-    return re.sub(r"(.+?);.*", r"\1", charset)
-
-
-def content_mime_type(content_type: str) -> str:
-    """The MIME type ArticleCreate/ArticleGet read from a Content-Type (``word/word`` at its start)."""
-    match = re.match(r"(\w+/\w+)", content_type)
-    return match.group(1).replace('"', "").replace("'", "") if match else ""
-
-
-def mime_body(
-    content_type: str, mime_type: str, charset: str, body: str
-) -> tuple[str, str, list[Attachment], list[Attachment]]:
-    """What MIMEBase ArticleCreate stores: ``(content_type, body, attachments written before
-    the given ones, attachments written after them)``.
-
-    Without a ContentType it is built from MimeType and Charset. An HTML body is stored as
-    the ``file-2`` attachment and replaced by its ToAscii text (content type ``.../plain``);
-    a non-text body (except JSON) becomes an attachment named after the content type's
-    ``name=`` (else ``unknown``) with a placeholder body; a text body gets CRLF -> LF.
-    """
-    if not content_type:
-        content_type = f"{mime_type}; charset={charset}"
-    charset = content_charset(content_type)
-    mime = content_mime_type(content_type)
-    if re.search("text/html", mime, flags=re.IGNORECASE):
-        html_part = Attachment(
-            filename="file-2",
-            content=body.encode("utf-8"),
-            content_type=f'text/html; charset="{charset}"',
-            disposition="",
-        )
-        plain = re.sub("html", "plain", content_type, count=1, flags=re.IGNORECASE)
-        return plain, html_to_ascii(body), [html_part], []
-    if mime == "application/json":
-        return content_type, body, [], []
-    if mime and not re.search(r"\btext\b", mime, flags=re.IGNORECASE):
-        name = re.search(r'name="(.+?)"', content_type, flags=re.IGNORECASE)
-        part = Attachment(
-            filename=name.group(1) if name else "unknown",
-            content=body.encode("utf-8"),
-            content_type=content_type,
-            disposition="",
-        )
-        return "text/plain", "- no text message => see attachment -", [], [part]
-    return content_type, re.sub(r"(\n\r|\r\r\n|\r\n)", "\n", body), [], []
 
 
 def _num(value: float) -> str:

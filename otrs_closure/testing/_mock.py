@@ -1,4 +1,6 @@
-"""In-process door: the fake answers through the ``responses`` library.
+"""In-process door: the fake answers through the ``responses`` library (the ``testing`` extra).
+
+``responses`` is imported only when the door opens, so the rest of the fake works without it.
 
 Every HTTP method on ``<host><script path>/...`` is intercepted for any code using
 ``requests`` in the process (pyotrs included); other URLs are not passed through, so an
@@ -12,17 +14,32 @@ import http.client
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-import responses
 import urllib3.exceptions
 from requests import PreparedRequest
 
-from otrs_closure.testing.http import GenericInterface, RawRequest
+from otrs_closure.testing._provider import GenericInterface, RawRequest
 
-__all__ = ["mock_door", "answer_request", "request_body_bytes", "split_base_url"]
+if TYPE_CHECKING:  # pragma: no cover - ``responses`` is only needed once the door opens
+    import responses
+
+#: What to install when the mock door is used without ``responses``.
+MISSING_RESPONSES = (
+    "FakeZnuny.mock() needs the 'responses' package: pip install 'otrs_closure[testing]' "
+    "(or use FakeZnuny.serve(), which needs nothing extra)"
+)
+
+__all__ = [
+    "mock_door",
+    "answer_request",
+    "request_body_bytes",
+    "split_base_url",
+    "import_responses",
+    "MISSING_RESPONSES",
+]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -97,6 +114,15 @@ def answer_request(gi: GenericInterface, request: PreparedRequest) -> tuple[int,
     return outcome.status, dict(outcome.headers), outcome.body
 
 
+def import_responses() -> Any:
+    """The ``responses`` module, or an ImportError that says what to install."""
+    try:
+        import responses
+    except ImportError as exc:
+        raise ImportError(MISSING_RESPONSES) from exc
+    return responses
+
+
 @contextmanager
 def mock_door(
     gi: GenericInterface, base_url: str, requests_mock: responses.RequestsMock | None = None
@@ -109,7 +135,11 @@ def mock_door(
         return answer_request(gi, request)
 
     owns = requests_mock is None
-    rsps = requests_mock if requests_mock is not None else responses.RequestsMock(assert_all_requests_are_fired=False)
+    rsps = (
+        requests_mock
+        if requests_mock is not None
+        else import_responses().RequestsMock(assert_all_requests_are_fired=False)
+    )
     registered = [rsps.add_callback(method, pattern, callback=callback, content_type=None) for method in _METHODS]
     if owns:
         rsps.start()

@@ -1,7 +1,7 @@
 """Mutable records of the fake's in-memory database (agents, queues, tickets, articles...).
 
 They mirror the Znuny tables the GenericInterface touches; they are internal and always
-accessed under the fake's lock. Tests read state through :mod:`otrs_closure.testing.views`.
+accessed under the fake's lock. Tests read state through :mod:`otrs_closure.testing._views`.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from otrs_closure.testing.b64 import encode_base64
-from otrs_closure.testing.entities import Article, Attachment, HistoryEntry, Session, Ticket
-from otrs_closure.testing.model import CHANNELS, LOCKS, SENDER_TYPES, Store
+from otrs_closure.testing._b64 import encode_base64
+from otrs_closure.testing._entities import Article, Attachment, HistoryEntry, Session, Ticket
+from otrs_closure.testing._store import CHANNELS, LOCKS, SENDER_TYPES, Store
 
 __all__ = [
     "render_ticket",

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from otrs_closure.testing.entities import Ticket
-from otrs_closure.testing.model import CHANNELS, LOCKS, SENDER_TYPES, Store
+from otrs_closure.testing._entities import Ticket
+from otrs_closure.testing._store import CHANNELS, LOCKS, SENDER_TYPES, Store
 
 __all__ = ["AttachmentView", "ArticleView", "HistoryView", "TicketView", "ticket_view", "assert_ticket"]
 

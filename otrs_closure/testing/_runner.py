@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from otrs_closure.testing.fake import FakeZnuny
+from otrs_closure.testing._fake import FakeZnuny
 
 __all__ = ["run_fake_server", "SEEDS"]
 

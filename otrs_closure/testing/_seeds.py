@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from otrs_closure.testing.http import DEFAULT_ROUTES, TICKET_SEARCH_GET_ROUTE
+from otrs_closure.testing._routes import DEFAULT_ROUTES, TICKET_SEARCH_GET_ROUTE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from otrs_closure.testing.fake import FakeZnuny
+    from otrs_closure.testing._fake import FakeZnuny
 
 __all__ = [
     "seed_service_desk",

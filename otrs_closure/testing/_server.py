@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from otrs_closure.testing.http import GenericInterface, RawRequest
+from otrs_closure.testing._provider import GenericInterface, RawRequest
 
 __all__ = ["serve_door", "FakeHTTPServer"]
 

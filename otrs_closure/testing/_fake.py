@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from otrs_closure.testing.clock import FakeClock
-from otrs_closure.testing.entities import (
+from otrs_closure.testing._clock import FakeClock
+from otrs_closure.testing._entities import (
     ALL_PERMISSIONS,
     Agent,
     Article,
@@ -26,10 +26,11 @@ from otrs_closure.testing.entities import (
     Queue,
     State,
 )
-from otrs_closure.testing.faults import Fault, FaultRecord, PlannedWriteFailure, RequestRecord, WriteStep
-from otrs_closure.testing.http import DEFAULT_ROUTES, GenericInterface, OperationRoute
-from otrs_closure.testing.model import LOCKS, Store, channel_id, sender_type_id
-from otrs_closure.testing.views import TicketView, assert_ticket, ticket_view
+from otrs_closure.testing._faults import Fault, FaultRecord, PlannedWriteFailure, RequestRecord, WriteStep
+from otrs_closure.testing._provider import GenericInterface
+from otrs_closure.testing._routes import DEFAULT_ROUTES, OperationRoute
+from otrs_closure.testing._store import LOCKS, Store, channel_id, sender_type_id
+from otrs_closure.testing._views import TicketView, assert_ticket, ticket_view
 
 if TYPE_CHECKING:  # pragma: no cover
     import responses
@@ -127,14 +128,14 @@ class FakeZnuny:
     @classmethod
     def service_desk(cls, **kwargs: Any) -> FakeZnuny:
         """The Mexico City service desk: users, queue, ``Atendido`` state, NumeroSerie field."""
-        from otrs_closure.testing.seeds import seed_service_desk
+        from otrs_closure.testing._seeds import seed_service_desk
 
         return seed_service_desk(cls(**{"root_password": "root-pass", **kwargs}))
 
     @classmethod
     def like_recordings(cls, **kwargs: Any) -> FakeZnuny:
         """Identical to the Znuny 6.5.15 the recordings were made on (UTC, extra GET search route)."""
-        from otrs_closure.testing.seeds import like_recordings
+        from otrs_closure.testing._seeds import like_recordings
 
         return like_recordings(cls, **kwargs)
 
@@ -616,7 +617,7 @@ class FakeZnuny:
             return [ticket_view(self._store, t) for _, t in sorted(self._store.tickets.items())]
 
     def assert_ticket(self, ref: int | str | TicketView, **expected: Any) -> TicketView:
-        """Re-read the ticket and :func:`~otrs_closure.testing.views.assert_ticket` it; returns the view."""
+        """Re-read the ticket and :func:`~otrs_closure.testing._views.assert_ticket` it; returns the view."""
         view = self.ticket(ref)
         assert_ticket(view, **expected)
         return view
@@ -701,9 +702,15 @@ class FakeZnuny:
         For a ``responses`` callback of a test's own, put in front of the fake: e.g. a proxy
         that lets Znuny apply a request and then answers 502 itself, or that rewrites answers.
         """
-        from otrs_closure.testing.mock import answer_request
+        from otrs_closure.testing._mock import answer_request
 
         return answer_request(self._gi, request)
+
+    def service_url(self, base_url: str) -> str:
+        """The web service URL this fake answers on under ``base_url``'s host (what the doors yield)."""
+        from otrs_closure.testing._mock import split_base_url
+
+        return split_base_url(base_url, self._gi)[1]
 
     @contextmanager
     def mock(
@@ -713,7 +720,7 @@ class FakeZnuny:
 
         Pass ``requests_mock`` to register on an already active ``responses`` mock.
         """
-        from otrs_closure.testing.mock import mock_door
+        from otrs_closure.testing._mock import mock_door
 
         previous = self.base_url
         with mock_door(self._gi, base_url, requests_mock) as url:
@@ -726,7 +733,7 @@ class FakeZnuny:
     @contextmanager
     def serve(self, port: int = 0, latency: float = 0.0, *, host: str = "127.0.0.1") -> Iterator[str]:
         """Serve over loopback HTTP/1.1 (``port=0``: any free port); yields the web service URL."""
-        from otrs_closure.testing.server import serve_door
+        from otrs_closure.testing._server import serve_door
 
         previous = self.base_url
         with serve_door(self._gi, host=host, port=port, latency=latency) as url:

@@ -1,18 +1,15 @@
-"""The REST transport of the fake: routing, request-data merge rules, faults, HTTP answers.
+"""The provider: one web service over the store, from a raw HTTP request to an :class:`Outcome`.
 
-:class:`GenericInterface` turns one raw HTTP request into an :class:`Outcome`, the way
-Znuny's ``Provider.pm`` + ``Transport/HTTP/REST.pm`` do: web service lookup, route
-matching in alphabetical order of operation names, query < route < ``X-OTRS-Header-*``
-precedence over the JSON body, MaxLength (413) judged on Content-Length before the body is
-read, plain-text 500s for transport errors, JSON faults for failed operations. Both doors
-(:mod:`~otrs_closure.testing.mock`, :mod:`~otrs_closure.testing.server`) share it, and it is
-where injected :class:`~otrs_closure.testing.faults.Fault` s fire.
+:class:`GenericInterface` does what Znuny's ``Provider.pm`` does around REST.pm
+(:mod:`~otrs_closure.testing._rest`): web service lookup by name or id, the route match
+(:mod:`~otrs_closure.testing._routes`), the operation call, JSON faults for failed
+operations, Apache's own pages when the Perl dies. Both doors
+(:mod:`~otrs_closure.testing._mock`, :mod:`~otrs_closure.testing._server`) share it, and it is
+where injected :class:`~otrs_closure.testing._faults.Fault` s fire.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 import threading
 from collections import deque
@@ -21,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from otrs_closure.testing.faults import (
+from otrs_closure.testing._faults import (
     GENERIC_FAULTSTRING,
     Fault,
     FaultRecord,
@@ -30,76 +27,23 @@ from otrs_closure.testing.faults import (
     PlannedFault,
     RequestRecord,
 )
-from otrs_closure.testing.model import Store
-from otrs_closure.testing.operations import OPERATION_TYPES, OpContext
-
-__all__ = [
-    "OperationRoute",
-    "DEFAULT_ROUTES",
-    "TICKET_SEARCH_GET_ROUTE",
-    "RawRequest",
-    "Outcome",
-    "GenericInterface",
-    "parse_query",
-]
-
-
-@dataclass(frozen=True)
-class OperationRoute:
-    """One provider operation of the web service: name, type, HTTP method and route."""
-
-    name: str
-    type: str
-    method: str | None
-    route: str
-
-
-#: The 6.5.15 example web service (``var/webservices/examples/GenericTicketConnectorREST.yml``).
-DEFAULT_ROUTES: tuple[OperationRoute, ...] = (
-    OperationRoute("SessionCreate", "Session::SessionCreate", "POST", "/Session"),
-    OperationRoute("SessionGet", "Session::SessionGet", "GET", "/Session/:SessionID"),
-    OperationRoute("SessionRemove", "Session::SessionRemove", "DELETE", "/Session/:SessionID"),
-    OperationRoute("TicketCreate", "Ticket::TicketCreate", "POST", "/Ticket"),
-    OperationRoute("TicketGet", "Ticket::TicketGet", "GET", "/Ticket/:TicketID"),
-    OperationRoute("TicketHistoryGet", "Ticket::TicketHistoryGet", "GET", "/Ticket/History/:TicketID"),
-    OperationRoute("TicketSearch", "Ticket::TicketSearch", "POST", "/Ticket/Search"),
-    OperationRoute("TicketUpdate", "Ticket::TicketUpdate", "PATCH", "/Ticket/:TicketID"),
+from otrs_closure.testing._operations import OPERATION_TYPES, OpContext
+from otrs_closure.testing._rest import (
+    APACHE_404,
+    APACHE_500,
+    MAINTENANCE_PAGE,
+    RATE_LIMIT_PAGE,
+    UNAVAILABLE_PAGE,
+    TransportError,
+    decode_input,
+    encode_json,
+    header_credentials,
+    parse_query,
 )
+from otrs_closure.testing._routes import DEFAULT_ROUTES, OperationRoute, match_route
+from otrs_closure.testing._store import Store
 
-#: The extra lab operation the recordings were made with (recording 31).
-TICKET_SEARCH_GET_ROUTE = OperationRoute("TicketSearchGET", "Ticket::TicketSearch", "GET", "/Ticket")
-
-_HEADER_CREDENTIALS = (
-    "UserLogin",
-    "CustomerUserLogin",
-    "SessionID",
-    "Password",
-    "ImpersonateAsUser",
-    "TwoFactorToken",
-)
-
-_APACHE_500 = (
-    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>500 Internal Server Error</title>\n'
-    "</head><body>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error or\n"
-    "misconfiguration and was unable to complete\nyour request.</p>\n</body></html>\n"
-)
-_APACHE_404 = (
-    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found</title>\n'
-    "</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n"
-)
-_UNAVAILABLE_PAGE = (
-    "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head><body>\n"
-    "<h1>Service Unavailable</h1>\n<p>The server is temporarily unable to service your request.</p>\n</body></html>\n"
-)
-_RATE_LIMIT_PAGE = (
-    "<!DOCTYPE html>\n<html><head><title>429 Too Many Requests</title></head><body>\n"
-    "<h1>Too Many Requests</h1>\n<p>Slow down.</p>\n</body></html>\n"
-)
-_MAINTENANCE_PAGE = (
-    "<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>\n"
-    "<h1>System maintenance</h1>\n<p>Znuny is currently under maintenance. Please try again later.</p>\n"
-    "</body></html>\n"
-)
+__all__ = ["RawRequest", "Outcome", "GenericInterface"]
 
 
 @dataclass
@@ -132,59 +76,6 @@ class Outcome:
                 return value
         return None
 
-
-def parse_query(query_string: str) -> dict[str, Any]:
-    """REST.pm's query parsing: ``[;&]`` split, ``+`` is a space, repeats become arrays,
-    and a false first value (``""`` or ``"0"``) is stored as ``""``."""
-    params: dict[str, Any] = {}
-    if not query_string:
-        return params
-    for pair in re.split(r"[;&]", query_string):
-        pieces = [p for p in pair.split("=")]
-        while len(pieces) > 1 and pieces[-1] == "":
-            pieces.pop()  # Perl's split drops trailing empty fields
-        key = unquote(pieces[0]) if pieces else ""
-        value = unquote(pieces[1].replace("+", "%20")) if len(pieces) > 1 else ""
-        if key not in params:
-            params[key] = value if value not in ("", "0") else ""
-        elif isinstance(params[key], list):
-            params[key].append(value)
-        else:
-            params[key] = [params[key], value]
-    return params
-
-
-def _route_regex(route: str) -> re.Pattern[str]:
-    parts = re.split(r"(:[^/]+)", route)
-    regex = "".join(f"(?P<{p[1:]}>[^/]+)" if p.startswith(":") else re.escape(p) for p in parts)
-    return re.compile(f"^{regex}$", re.DOTALL)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON constant {name}")
-
-
-def _booleans_to_numbers(value: Any) -> Any:
-    """Kernel::System::JSON turns JSON true/false into 1/0."""
-    if isinstance(value, bool):
-        return 1 if value else 0
-    if isinstance(value, dict):
-        return {k: _booleans_to_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_booleans_to_numbers(v) for v in value]
-    return value
-
-
-def encode_json(data: Any) -> bytes:
-    """Znuny's JSON encoder: sorted keys, compact, UTF-8 (no ``\\u`` escapes)."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-class _TransportError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class GenericInterface:
@@ -272,17 +163,6 @@ class GenericInterface:
         body = encode_json({"faultcode": "Server", "faultstring": faultstring})
         return self._respond(500, body, "text/plain; charset=UTF-8")
 
-    def _match(self, method: str, route_path: str) -> tuple[OperationRoute, dict[str, str]] | None:
-        for name in sorted(self.routes):
-            route = self.routes[name]
-            if route.method is not None and route.method != method:
-                continue
-            m = _route_regex(route.route).match(route_path)
-            if m is None:
-                continue
-            return route, {k: unquote(v) for k, v in m.groupdict().items()}
-        return None
-
     # ----------------------------------------------------------------- handle
     def handle(
         self,
@@ -307,7 +187,7 @@ class GenericInterface:
         try:
             outcome = self._handle(request, method, path, query_string, record, read_body)
         except Exception as exc:  # a crash answers Apache's 500 page, as a dying mod_perl would
-            outcome = self._respond(500, _APACHE_500.encode(), "text/html; charset=iso-8859-1")
+            outcome = self._respond(500, APACHE_500.encode(), "text/html; charset=iso-8859-1")
             with self._lock:
                 self.internal_errors.append(exc)
         record.status = outcome.status if outcome.action == "respond" else None
@@ -328,7 +208,7 @@ class GenericInterface:
         read_body: Callable[[int], bytes],
     ) -> Outcome:
         if not path.startswith(self.script_path + "/"):
-            return self._respond(404, _APACHE_404.encode(), "text/html; charset=iso-8859-1")
+            return self._respond(404, APACHE_404.encode(), "text/html; charset=iso-8859-1")
         ws = re.search(r"WebserviceID/(\d+)", path)
         if ws is not None:
             known = int(ws.group(1)) == self.webservice_id
@@ -337,20 +217,17 @@ class GenericInterface:
             known = ws is not None and unquote(ws.group(1)) == self.webservice
         if not known:
             # Provider.pm logs and returns without output: the web server answers 500.
-            return self._respond(500, _APACHE_500.encode(), "text/html; charset=iso-8859-1")
+            return self._respond(500, APACHE_500.encode(), "text/html; charset=iso-8859-1")
         m = re.match(r".*Webservice(?:ID)?/[^/]+(/.*)$", path, flags=re.DOTALL)
         route_path = m.group(1) if m else path
         query = parse_query(query_string)
         record.query = dict(query)
-        matched = self._match(method, route_path)
+        matched = match_route(self.routes, method, route_path)
         if matched is None:
             return self._plain(500, f"HTTP::REST Error while determine Operation for request URI '{route_path}'.")
         route, captures = matched
         uri_data: dict[str, Any] = {**query, **captures}
-        for name in _HEADER_CREDENTIALS:
-            value = request.headers.get(f"x-otrs-header-{name.lower()}")
-            if value:
-                uri_data[name] = value
+        uri_data.update(header_credentials(request.headers))
         with self._lock:
             call = self._calls.get(route.name, 0) + 1
             self._calls[route.name] = call
@@ -380,8 +257,8 @@ class GenericInterface:
             return early
 
         try:
-            data = self._input(method, request.headers, uri_data, read_body, record)
-        except _TransportError as exc:
+            data = decode_input(method, request.headers, uri_data, read_body, record, self.max_length)
+        except TransportError as exc:
             outcome = self._plain(exc.status, exc.message)
             if kind is not None:
                 fired(uri_data.get("TicketID") or uri_data.get("TicketNumber"))
@@ -408,7 +285,7 @@ class GenericInterface:
             except OperationFault as exc:
                 outcome = self._fault(exc.faultstring)
             except PerlDie:
-                outcome = self._respond(500, _APACHE_500.encode(), "text/html; charset=iso-8859-1")
+                outcome = self._respond(500, APACHE_500.encode(), "text/html; charset=iso-8859-1")
         if kind is not None:
             fired(ticket_ref)
             return self._late_fault(kind, params, outcome)
@@ -424,14 +301,14 @@ class GenericInterface:
             outcome = Outcome(action="refuse")
         elif kind is Fault.UNAVAILABLE:
             outcome = self._respond(
-                503, _UNAVAILABLE_PAGE.encode(), "text/html; charset=UTF-8", [("Retry-After", retry_after)]
+                503, UNAVAILABLE_PAGE.encode(), "text/html; charset=UTF-8", [("Retry-After", retry_after)]
             )
         elif kind is Fault.RATE_LIMITED:
             outcome = self._respond(
-                429, _RATE_LIMIT_PAGE.encode(), "text/html; charset=UTF-8", [("Retry-After", retry_after)]
+                429, RATE_LIMIT_PAGE.encode(), "text/html; charset=UTF-8", [("Retry-After", retry_after)]
             )
         elif kind is Fault.MAINTENANCE_PAGE:
-            outcome = self._respond(200, _MAINTENANCE_PAGE.encode(), "text/html; charset=UTF-8")
+            outcome = self._respond(200, MAINTENANCE_PAGE.encode(), "text/html; charset=UTF-8")
         elif kind is Fault.TOO_LARGE:
             outcome = self._plain(413, "Request Entity Too Large")
         elif kind is Fault.SERVER_FAULT and not params.get("apply", False):
@@ -453,57 +330,3 @@ class GenericInterface:
         outcome.params = params
         return outcome
 
-    def _input(
-        self,
-        method: str,
-        headers: dict[str, str],
-        uri_data: dict[str, Any],
-        read_body: Callable[[int], bytes],
-        record: RequestRecord,
-    ) -> Any:
-        """Build the operation's input hash (REST.pm ``ProviderProcessRequest``)."""
-        try:
-            length = int(headers.get("content-length", "0").strip() or 0)
-        except ValueError:
-            length = 0
-        if length <= 0 or method == "GET":
-            return {**uri_data, "RequestMethod": method}
-        if self.max_length is not None and length > self.max_length:
-            raise _TransportError(413, "Request Entity Too Large")
-        raw = read_body(length)
-        record.size = len(raw)
-        content_type = headers.get("content-type")
-        form = content_type is None or re.match(
-            r"\s*(application/x-www-form-urlencoded|multipart/form-data)", content_type, flags=re.IGNORECASE
-        )
-        if not raw or form:
-            record.body = raw.decode("utf-8", "replace") if raw else None
-            raise _TransportError(500, "Could not read input data")
-        charset_match = re.match(
-            r"^.*charset=[\"']?([^\"']+)[\"']?$", content_type or "", flags=re.IGNORECASE | re.DOTALL
-        )
-        charset = charset_match.group(1).strip() if charset_match else ""
-        try:
-            if charset and not re.fullmatch(r"utf-?8", charset, flags=re.IGNORECASE):
-                text = raw.decode(charset)
-            else:
-                text = raw.decode("utf-8")
-        except (LookupError, UnicodeDecodeError):
-            record.body = raw.decode("utf-8", "replace")
-            raise _TransportError(500, "Error while decoding request content.") from None
-        text = text.lstrip("\ufeff")
-        try:
-            decoded = _booleans_to_numbers(json.loads(text, parse_constant=_reject_constant))
-        except (ValueError, RecursionError):
-            record.body = text
-            raise _TransportError(500, "Error while decoding request content.") from None
-        record.body = decoded
-        if decoded is None or decoded == 0 or decoded in ("", "0"):  # Perl-false scalars
-            raise _TransportError(500, "Error while decoding request content.")
-        work = copy.deepcopy(decoded)  # operations trim and lower-case in place; keep the record intact
-        if isinstance(work, dict) and work:
-            work.update(uri_data)
-            return work
-        if isinstance(work, list) and work:
-            return [{**item, **uri_data} if isinstance(item, dict) and item else item for item in work]
-        raise _TransportError(500, "Unsupported request content structure.")
