@@ -6,26 +6,11 @@ import re
 from typing import Any
 
 from otrs_closure.testing._b64 import perl_decode_base64
-from otrs_closure.testing._entities import (
-    Article,
-    Attachment,
-    Ticket,
-)
+from otrs_closure.testing._entities import Article, Attachment, Ticket
 from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, PerlDie, WriteStep
 from otrs_closure.testing._operations._common import Data
-from otrs_closure.testing._operations._perl import (
-    as_list,
-    has_data,
-    hash_with_data,
-    int_param,
-    text_of,
-    truthy,
-)
-from otrs_closure.testing._store import (
-    Store,
-    channel_id,
-    sender_type_id,
-)
+from otrs_closure.testing._operations._perl import as_list, has_data, hash_with_data, int_param, text_of, truthy
+from otrs_closure.testing._store import Store, channel_id, sender_type_id
 
 
 def article_attachments(article: dict[str, Any]) -> list[Attachment]:

@@ -7,12 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from otrs_closure.testing._entities import (
-    Agent,
-    CustomerUser,
-    DynamicFieldDef,
-    State,
-)
+from otrs_closure.testing._entities import Agent, CustomerUser, DynamicFieldDef, State
 from otrs_closure.testing._faults import OperationFault, PerlDie
 from otrs_closure.testing._operations._common import Data, error
 from otrs_closure.testing._operations._perl import (
@@ -26,14 +21,7 @@ from otrs_closure.testing._operations._perl import (
     trim,
     truthy,
 )
-from otrs_closure.testing._store import (
-    AUTO_RESPONSE_TYPES,
-    CHANNELS,
-    HISTORY_TYPES,
-    LOCKS,
-    SENDER_TYPES,
-    Store,
-)
+from otrs_closure.testing._store import AUTO_RESPONSE_TYPES, CHANNELS, HISTORY_TYPES, LOCKS, SENDER_TYPES, Store
 
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+|[^@\s<>\"',;]+@localhost")
 

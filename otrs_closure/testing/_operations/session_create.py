@@ -5,13 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from otrs_closure.testing._operations._common import Data, OpContext, error
-from otrs_closure.testing._operations._perl import (
-    hash_with_data,
-    truthy,
-)
-from otrs_closure.testing._store import (
-    Store,
-)
+from otrs_closure.testing._operations._perl import hash_with_data, truthy
+from otrs_closure.testing._store import Store
 
 
 def session_create(store: Store, data: Any, ctx: OpContext) -> Data:

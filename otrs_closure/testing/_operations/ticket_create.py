@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from otrs_closure.testing._entities import (
-    Agent,
-)
+from otrs_closure.testing._entities import Agent
 from otrs_closure.testing._faults import OperationFault, PerlDie
-from otrs_closure.testing._operations._articles import (
-    create_article,
-    set_dynamic_fields,
-)
+from otrs_closure.testing._operations._articles import create_article, set_dynamic_fields
 from otrs_closure.testing._operations._checks import (
     check_attachment,
     check_dynamic_fields,
@@ -31,10 +26,7 @@ from otrs_closure.testing._operations._perl import (
     trim,
     truthy,
 )
-from otrs_closure.testing._store import (
-    LOCKS,
-    Store,
-)
+from otrs_closure.testing._store import LOCKS, Store
 
 
 def ticket_create(store: Store, data: Any, ctx: OpContext) -> Data:

@@ -4,30 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from otrs_closure.testing._entities import (
-    Agent,
-    Article,
-    CustomerUser,
-    Ticket,
-)
+from otrs_closure.testing._entities import Agent, Article, CustomerUser, Ticket
 from otrs_closure.testing._faults import PerlDie
 from otrs_closure.testing._operations._common import Data, OpContext, authenticate, error
-from otrs_closure.testing._operations._perl import (
-    has_data,
-    is_string,
-    perl_number,
-    split_ids,
-    text_of,
-    truthy,
-)
-from otrs_closure.testing._operations._render import (
-    render_article,
-    render_ticket,
-)
-from otrs_closure.testing._store import (
-    Store,
-    sender_type_id,
-)
+from otrs_closure.testing._operations._perl import has_data, is_string, perl_number, split_ids, text_of, truthy
+from otrs_closure.testing._operations._render import render_article, render_ticket
+from otrs_closure.testing._store import Store, sender_type_id
 
 
 def _ticket_ids(value: Any) -> list[Any] | None:

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from otrs_closure.testing._entities import (
-    Agent,
-)
+from otrs_closure.testing._entities import Agent
 from otrs_closure.testing._faults import PerlDie
 from otrs_closure.testing._operations._common import Data, OpContext, authenticate, error
-from otrs_closure.testing._operations._perl import (
-    array_with_data,
-    has_data,
-    split_ids,
-    text_of,
-    truthy,
-)
-from otrs_closure.testing._operations._render import (
-    render_history,
-)
-from otrs_closure.testing._store import (
-    Store,
-)
+from otrs_closure.testing._operations._perl import array_with_data, has_data, split_ids, text_of, truthy
+from otrs_closure.testing._operations._render import render_history
+from otrs_closure.testing._store import Store
 
 
 def ticket_history_get(store: Store, data: Any, ctx: OpContext) -> Data:

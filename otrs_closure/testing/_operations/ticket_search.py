@@ -6,15 +6,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from otrs_closure.testing._entities import (
-    Agent,
-    CustomerUser,
-    Ticket,
-)
+from otrs_closure.testing._entities import Agent, CustomerUser, Ticket
 from otrs_closure.testing._faults import PerlDie
-from otrs_closure.testing._operations._checks import (
-    df_value_valid,
-)
+from otrs_closure.testing._operations._checks import df_value_valid
 from otrs_closure.testing._operations._common import Data, OpContext, authenticate, error
 from otrs_closure.testing._operations._perl import (
     array_with_data,
@@ -26,10 +20,7 @@ from otrs_closure.testing._operations._perl import (
     truthy,
 )
 from otrs_closure.testing._perltext import SearchFailed, query_condition
-from otrs_closure.testing._store import (
-    LOCKS,
-    Store,
-)
+from otrs_closure.testing._store import LOCKS, Store
 
 #: Core TicketSearch's %SortOptions (what each SortBy orders by).
 _SORT_KEYS: dict[str, Callable[[Store, Ticket], Any]] = {

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from otrs_closure.testing._entities import (
-    Agent,
-    Article,
-    CustomerUser,
-    Queue,
-    State,
-    Ticket,
-)
+from otrs_closure.testing._entities import Agent, Article, CustomerUser, Queue, State, Ticket
 from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, WriteStep
 from otrs_closure.testing._operations._articles import (
     article_ids_answer,
@@ -38,15 +31,8 @@ from otrs_closure.testing._operations._perl import (
     trim,
     truthy,
 )
-from otrs_closure.testing._operations._render import (
-    dynamic_field_list,
-    render_article,
-    render_ticket,
-)
-from otrs_closure.testing._store import (
-    LOCKS,
-    Store,
-)
+from otrs_closure.testing._operations._render import dynamic_field_list, render_article, render_ticket
+from otrs_closure.testing._store import LOCKS, Store
 
 
 def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
