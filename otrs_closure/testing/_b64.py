@@ -52,6 +52,11 @@ def perl_decode_base64(text: str) -> bytes:
     return bytes(out)
 
 
-def encode_base64(data: bytes) -> str:
-    """Base64 without line breaks, as TicketGet returns attachment content."""
-    return base64.b64encode(data).decode("ascii")
+def encode_base64(data: bytes, *, lines: bool = False) -> str:
+    """Base64 without line breaks, as TicketGet returns attachment content -- or, with ``lines``,
+    ``MIME::Base64::encode_base64``'s default: 76-character lines, each ending in ``\n``
+    (OTRS 5's TicketGet)."""
+    text = base64.b64encode(data).decode("ascii")
+    if not lines:
+        return text
+    return "".join(text[i : i + 76] + "\n" for i in range(0, len(text), 76))

@@ -172,6 +172,8 @@ class Article:
     attachments: list[Attachment] = field(default_factory=list)
     time_unit: float = 0.0
     dynamic_fields: dict[str, Any] = field(default_factory=dict)
+    #: OTRS 5's article type (0 on 6+, where channel and visibility say it).
+    article_type_id: int = 0
 
     def sorted_attachments(self) -> list[tuple[int, Attachment]]:
         """Attachments with their FileID: Znuny numbers them in filename order."""

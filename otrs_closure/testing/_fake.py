@@ -27,9 +27,17 @@ from otrs_closure.testing._entities import (
     State,
 )
 from otrs_closure.testing._faults import Fault, FaultRecord, PlannedWriteFailure, RequestRecord, WriteStep
+from otrs_closure.testing._profiles import Profile, get_profile
 from otrs_closure.testing._provider import GenericInterface
-from otrs_closure.testing._routes import DEFAULT_ROUTES, OperationRoute
-from otrs_closure.testing._store import LOCKS, Store, channel_id, sender_type_id
+from otrs_closure.testing._routes import OperationRoute
+from otrs_closure.testing._store import (
+    LOCKS,
+    Store,
+    article_type_channel,
+    article_type_id,
+    channel_id,
+    sender_type_id,
+)
 from otrs_closure.testing._views import TicketView, assert_ticket, ticket_view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,21 +70,34 @@ _DEFAULT_STATES = (
 _DEFAULT_PRIORITIES = ((1, "1 very low"), (2, "2 low"), (3, "3 normal"), (4, "4 high"), (5, "5 very high"))
 _DEFAULT_QUEUES = ((1, "Postmaster"), (2, "Raw"), (3, "Junk"), (4, "Misc"))
 _DEFAULT_GROUPS = ((1, "users"), (2, "admin"), (3, "stats"))
+#: OTRS 5 article type for a (channel id, visible for customer) given to the direct helpers.
+_ARTICLE_TYPE_OF = {
+    (1, 1): "email-external",
+    (1, 0): "email-internal",
+    (2, 1): "phone",
+    (2, 0): "phone",
+    (3, 1): "note-external",
+    (3, 0): "note-internal",
+    (4, 1): "note-external",
+    (4, 0): "note-internal",
+}
 
 
 class FakeZnuny:
-    """A stateful in-memory Znuny 6.5 with its GenericTicketConnectorREST web service."""
+    """A stateful in-memory OTRS-family server (Znuny 6.5.15 unless another ``profile`` is
+    chosen) with its GenericTicketConnectorREST web service."""
 
     def __init__(
         self,
         *,
+        profile: str | Profile | None = None,
         timezone: str = "America/Mexico_City",
-        webservice: str = "GenericTicketConnectorREST",
+        webservice: str | None = None,
         webservice_id: int = 1,
-        script_path: str = "/otrs/nph-genericinterface.pl",
+        script_path: str | None = None,
         routes: Iterable[OperationRoute] | None = None,
         max_length: int | None = 100_000_000,
-        keep_alive: bool = True,
+        keep_alive: bool | None = None,
         include_ticket_data: bool = False,
         record_bodies: bool = True,
         max_records: int | None = None,
@@ -88,31 +109,35 @@ class FakeZnuny:
         root_password: str = "root",
         initial_data: bool = True,
     ) -> None:
-        """Build an empty Znuny (initial data only: root@localhost, queues, states, ticket 1).
+        """Build an empty server (initial data only: root@localhost, queues, states, ticket 1).
 
-        ``routes`` defaults to the 6.5.15 example web service; ``max_length`` is the
-        transport's MaxLength (413 above it); ``keep_alive`` chooses ``Connection:
-        Keep-Alive`` (as recorded) or ``close``; ``include_ticket_data`` mimics the operation
-        config flag of TicketUpdate; ``record_bodies``/``max_records`` bound the memory the
-        request log uses; sessions die ``session_max_idle_time`` s after creation (not
-        sliding) and, with ``session_check_remote_ip``, when used from another IP (serve door);
+        ``profile`` picks the system the fake behaves like (:data:`PROFILE_NAMES` or the lab's
+        short names: ``znuny65``, ``otrs6``, ``otobo``, ``otrs5``, ``znuny7``); ``webservice``,
+        ``script_path``, ``routes`` and ``keep_alive`` default to that system's example web
+        service; ``max_length`` is the transport's MaxLength (413 above it);
+        ``include_ticket_data`` mimics the operation config flag of TicketUpdate;
+        ``record_bodies``/``max_records`` bound the memory the request log uses; sessions die
+        ``session_max_idle_time`` s after creation (not sliding) and, with
+        ``session_check_remote_ip``, when used from another IP (serve door);
         ``start_time``/``frozen_clock`` set the fake clock.
         """
+        self._profile = get_profile(profile)
         self.clock = FakeClock(start_time, frozen=frozen_clock, timezone=timezone)
         self._store = Store(
             self.clock,
             session_max_idle_time=session_max_idle_time,
             session_max_time=session_max_time,
             session_check_remote_ip=session_check_remote_ip,
+            profile=self._profile,
         )
         self._gi = GenericInterface(
             self._store,
-            webservice=webservice,
+            webservice=self._profile.webservice if webservice is None else webservice,
             webservice_id=webservice_id,
-            script_path=script_path,
-            routes=DEFAULT_ROUTES if routes is None else routes,
+            script_path=self._profile.script_path if script_path is None else script_path,
+            routes=self._profile.routes if routes is None else routes,
             max_length=max_length,
-            keep_alive=keep_alive,
+            keep_alive=self._profile.keep_alive if keep_alive is None else keep_alive,
             include_ticket_data=include_ticket_data,
             record_bodies=record_bodies,
             max_records=max_records,
@@ -126,18 +151,20 @@ class FakeZnuny:
 
     # ------------------------------------------------------------------ seeds
     @classmethod
-    def service_desk(cls, **kwargs: Any) -> FakeZnuny:
-        """The Mexico City service desk: users, queue, ``Atendido`` state, NumeroSerie field."""
+    def service_desk(cls, *, profile: str | Profile | None = None, **kwargs: Any) -> FakeZnuny:
+        """The Mexico City service desk (users, queue, ``Atendido`` state, NumeroSerie field) on
+        the system ``profile`` names; other options as for the constructor."""
         from otrs_closure.testing._seeds import seed_service_desk
 
-        return seed_service_desk(cls(**{"root_password": "root-pass", **kwargs}))
+        return seed_service_desk(cls(**{"root_password": "root-pass", "profile": profile, **kwargs}))
 
     @classmethod
-    def like_recordings(cls, **kwargs: Any) -> FakeZnuny:
-        """Identical to the Znuny 6.5.15 the recordings were made on (UTC, extra GET search route)."""
+    def like_recordings(cls, *, profile: str | Profile | None = None, **kwargs: Any) -> FakeZnuny:
+        """Identical to the server the profile's recordings were made on (UTC, the clock at the
+        recordings' start; Znuny 6.5 also has the lab's extra ``GET /Ticket`` search route)."""
         from otrs_closure.testing._seeds import like_recordings
 
-        return like_recordings(cls, **kwargs)
+        return like_recordings(cls, profile=profile, **kwargs)
 
     def _initial_data(self, root_password: str) -> None:
         """Znuny's initial database: groups, root@localhost, states, queues, welcome ticket."""
@@ -152,6 +179,8 @@ class FakeZnuny:
             store.types[1] = NamedItem(1, "Unclassified")
             for queue_id, name in _DEFAULT_QUEUES:
                 store.queues[queue_id] = Queue(queue_id, name, 1)
+        for name, field_type in self._profile.initial_dynamic_fields:
+            self.add_dynamic_field(name, field_type=field_type)
         self.add_agent(
             "root@localhost",
             "Admin",
@@ -192,9 +221,15 @@ class FakeZnuny:
                 history_comment="%%",
                 user_id=1,
                 fail=False,
+                article_type_id=1,  # email-external, on OTRS 5
             )
 
     # ------------------------------------------------------------ properties
+    @property
+    def profile(self) -> Profile:
+        """The system this fake behaves like (name, product, version, routes, rules)."""
+        return self._profile
+
     @property
     def store(self) -> Store:
         """The underlying database (advanced use; hold ``store.lock`` while touching it)."""
@@ -531,11 +566,20 @@ class FakeZnuny:
         mime, _, rest = content_type.partition(";")
         charset = rest.split("=", 1)[1].strip() if "=" in rest else ""
         default_from = (customer.mailbox if customer else ticket.customer_user_id or "") if first else agent.full_name
+        channel = channel_id(str(spec.get("channel", "Internal"))) or 3
+        visible = 1 if spec.get("is_visible_for_customer", 0) else 0
+        type_id = 0
+        if self._profile.article_fields == "ArticleType":  # OTRS 5: the type says channel and visibility
+            type_id = article_type_id(str(spec.get("article_type") or _ARTICLE_TYPE_OF[(channel, visible)])) or 0
+            if type_id == 0:
+                raise KeyError(f"unknown article type {spec.get('article_type')!r}")
+            channel, visible = article_type_channel(type_id)
         article = store.article_create(
             ticket,
-            channel_id=channel_id(str(spec.get("channel", "Internal"))) or 3,
+            channel_id=channel,
             sender_type_id=sender_type_id(str(spec.get("sender_type", "agent"))) or 1,
-            is_visible_for_customer=1 if spec.get("is_visible_for_customer", 0) else 0,
+            is_visible_for_customer=visible,
+            article_type_id=type_id,
             from_=str(spec.get("from_", default_from)),
             to=str(spec.get("to", store.queues[ticket.queue_id].name if first else "")),
             cc="",
@@ -562,17 +606,30 @@ class FakeZnuny:
             )
         return article
 
-    def client(self, username: str = "tecnico1", owner_login: str = "agente.mesa", **options: Any) -> ClosureClient:
+    def client(
+        self,
+        username: str = "tecnico1",
+        owner_login: str = "agente.mesa",
+        *,
+        password: str | None = None,
+        **options: Any,
+    ) -> ClosureClient:
         """A :class:`~otrs_closure.ClosureClient` for this fake's open door, logged in as a
-        seeded agent (default: the technician) and handing tickets to ``owner_login``."""
+        seeded agent (default: the technician, with its seeded password unless ``password`` is
+        given) and handing tickets to ``owner_login``. ``options`` are ClosureClient settings;
+        in tests ``retry_backoff=0, retry_write_settle=0`` make retries immediate."""
         if self.base_url is None:
             raise RuntimeError("open a door first: with fake.mock() or with fake.serve()")
+        if password is None and username not in self.credentials:
+            raise KeyError(
+                f"no seeded password for {username!r}: pass password=... (seeded: {sorted(self.credentials)})"
+            )
         from otrs_closure.client import ClosureClient
 
         return ClosureClient(
             base_url=self.base_url,
             username=username,
-            password=self.credentials[username],
+            password=self.credentials[username] if password is None else password,
             owner_login=owner_login,
             **options,
         )

@@ -227,7 +227,8 @@ class GenericInterface:
             return self._plain(500, f"HTTP::REST Error while determine Operation for request URI '{route_path}'.")
         route, captures = matched
         uri_data: dict[str, Any] = {**query, **captures}
-        uri_data.update(header_credentials(request.headers))
+        if self.store.profile.header_credentials:
+            uri_data.update(header_credentials(request.headers))
         with self._lock:
             call = self._calls.get(route.name, 0) + 1
             self._calls[route.name] = call

@@ -33,8 +33,19 @@ from otrs_closure.testing._entities import (
 )
 from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, PlannedWriteFailure, WriteStep
 from otrs_closure.testing._mime import content_charset, content_mime_type, mime_body
+from otrs_closure.testing._profiles import Profile, get_profile
 
-__all__ = ["Store", "HISTORY_TYPES", "CHANNELS", "SENDER_TYPES", "LOCKS", "check_digit_ticket_number"]
+__all__ = [
+    "Store",
+    "HISTORY_TYPES",
+    "CHANNELS",
+    "SENDER_TYPES",
+    "ARTICLE_TYPES",
+    "LOCKS",
+    "check_digit_ticket_number",
+    "article_type_id",
+    "article_type_channel",
+]
 
 #: Znuny's ticket_history_type ids.
 HISTORY_TYPES: dict[str, int] = {
@@ -58,6 +69,11 @@ HISTORY_TYPES: dict[str, int] = {
 CHANNELS: dict[int, str] = {1: "Email", 2: "Phone", 3: "Internal", 4: "Chat"}
 #: Article sender types (id -> name).
 SENDER_TYPES: dict[int, str] = {1: "agent", 2: "system", 3: "customer"}
+#: OTRS 5's article types (id -> name); ``*-int`` ones are hidden from customers.
+ARTICLE_TYPES: dict[int, str] = {
+    1: "email-external", 2: "email-internal", 3: "email-notification-ext", 4: "email-notification-int",
+    5: "phone", 6: "fax", 7: "sms", 8: "webrequest", 9: "note-internal", 10: "note-external", 11: "note-report",
+}  # fmt: skip
 #: Ticket locks (id -> name).
 LOCKS: dict[int, str] = {1: "unlock", 2: "lock", 3: "tmp_lock"}
 #: Auto response types the TicketUpdate/TicketCreate validators know.
@@ -91,9 +107,12 @@ class Store:
         session_max_idle_time: int = 7200,
         session_max_time: int = 57600,
         session_check_remote_ip: bool = False,
+        profile: Profile | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        #: The server generation this database belongs to.
+        self.profile = get_profile(profile)
         self.system_id = system_id
         self.session_max_idle_time = session_max_idle_time
         self.session_max_time = session_max_time
@@ -322,12 +341,21 @@ class Store:
         ticket.change_time = self.clock.epoch()
         ticket.change_by = user_id
 
-    def _notify(self, ticket: Ticket, notification: str, user_id: int) -> None:
-        """Queue an agent notification to the owner, unless the owner acted (sent at request end)."""
+    def _notify(self, ticket: Ticket, notification: str, user_id: int) -> Agent | None:
+        """Queue an agent notification to the owner, unless the owner acted (sent at request end);
+        returns the agent notified."""
         owner = self.agents.get(ticket.owner_id)
         if owner is None or owner.user_id == user_id or not owner.valid:
-            return
+            return None
         self._notifications.append((ticket, notification, owner))
+        return owner
+
+    def agent_name(self, agent: Agent) -> str:
+        """``UserFirstname UserLastname`` as the server reads it back (OTRS 5: double-encoded)."""
+        name = agent.full_name
+        if self.profile.agent_names_mojibake:
+            return name.encode("utf-8").decode("latin-1")
+        return name
 
     def flush_notifications(self, user_id: int) -> None:
         """Write the SendAgentNotification rows of the request, as Znuny's event handler does last."""
@@ -526,6 +554,7 @@ class Store:
         user_id: int,
         attachments: Iterable[Attachment] = (),
         fail: bool = True,
+        article_type_id: int = 0,
     ) -> Article:
         """MIME backend ArticleCreate: body/content type normalised as Znuny stores them (an HTML
         body becomes plain text plus a ``file-2`` attachment), history row, unlock-time reset,
@@ -552,6 +581,7 @@ class Store:
             charset=content_charset(content_type),
             create_time=now,
             create_by=user_id,
+            article_type_id=article_type_id,
         )
         for attachment in (*before, *attachments, *after):
             self.store_attachment(article, attachment)
@@ -569,7 +599,11 @@ class Store:
             ticket.unlock_timeout = now
             self.history_add(ticket, "Misc", "Reset of unlock time.", user_id)
         if sender == "agent" and history_type == "AddNote":
-            self._notify(ticket, "Ticket new note notification", user_id)
+            notified = self._notify(ticket, "Ticket new note notification", user_id)
+            note = ARTICLE_TYPES.get(article_type_id, "").startswith("note-")
+            if notified is not None and note and user_id != 1 and self.profile.note_to_notified_agents:
+                # OTRS 5's NotificationEvent rewrites a note's To to the agents it notified
+                article.to = f"{self.agent_name(notified)} <{notified.email}>"
         return article
 
     def store_attachment(self, article: Article, attachment: Attachment) -> Attachment:
@@ -656,6 +690,24 @@ def sender_type_id(name: str) -> int | None:
         if value == name:
             return key
     return None
+
+
+def article_type_id(name: str) -> int | None:
+    """OTRS 5 article type id of a name."""
+    return next((key for key, value in ARTICLE_TYPES.items() if value == name), None)
+
+
+def article_type_channel(type_id: int) -> tuple[int, int]:
+    """``(channel id, visible for customer)`` an OTRS 5 article type amounts to (the OTRS 6
+    migration's mapping: e-mails Email, phone/fax/sms Phone, the rest Internal; ``*-int`` hidden)."""
+    name = ARTICLE_TYPES.get(type_id, "")
+    if name.startswith("email"):
+        channel = 1
+    elif name in ("phone", "fax", "sms"):
+        channel = 2
+    else:
+        channel = 3
+    return channel, 0 if "-int" in name else 1
 
 
 def channel_id(name: str) -> int | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otrs_closure.testing._entities import Ticket
-from otrs_closure.testing._store import CHANNELS, LOCKS, SENDER_TYPES, Store
+from otrs_closure.testing._store import ARTICLE_TYPES, CHANNELS, LOCKS, SENDER_TYPES, Store
 
 __all__ = ["AttachmentView", "ArticleView", "HistoryView", "TicketView", "ticket_view", "assert_ticket"]
 
@@ -52,6 +52,8 @@ class ArticleView:
     attachments: tuple[AttachmentView, ...]
     dynamic_fields: Mapping[str, Any]
     time_unit: float
+    #: OTRS 5's article type (``note-internal``, ``webrequest``...); ``""`` on 6+.
+    article_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def ticket_view(store: Store, ticket: Ticket) -> TicketView:
             ),
             dynamic_fields=dict(a.dynamic_fields),
             time_unit=a.time_unit,
+            article_type=ARTICLE_TYPES.get(a.article_type_id, ""),
         )
         for a in ticket.articles
     )

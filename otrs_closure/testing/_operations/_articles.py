@@ -8,9 +8,10 @@ from typing import Any
 from otrs_closure.testing._b64 import perl_decode_base64
 from otrs_closure.testing._entities import Article, Attachment, Ticket
 from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, PerlDie, WriteStep
+from otrs_closure.testing._operations._checks import article_type_of
 from otrs_closure.testing._operations._common import Data
 from otrs_closure.testing._operations._perl import as_list, has_data, hash_with_data, int_param, text_of, truthy
-from otrs_closure.testing._store import Store, channel_id, sender_type_id
+from otrs_closure.testing._store import Store, article_type_channel, channel_id, sender_type_id
 
 
 def article_attachments(article: dict[str, Any]) -> list[Attachment]:
@@ -74,9 +75,18 @@ def create_article(
     user_id: int,
     top_attachments: list[dict[str, Any]] | None,
 ) -> Article:
-    """ArticleCreate with article-level attachments, then the given top-level ones."""
-    channel_name = text_of(article.get("CommunicationChannel"))
-    chan = channel_id(channel_name) if channel_name else int_param(article.get("CommunicationChannelID"))
+    """ArticleCreate with article-level attachments (where the server reads them), then the
+    given top-level ones. The article's kind comes from the fields the profile's generation
+    reads: OTRS 5's ArticleType, or 6+'s CommunicationChannel and IsVisibleForCustomer."""
+    type_id = 0
+    chan: int | None
+    if store.profile.article_fields == "ArticleType":
+        type_id = article_type_of(article) or 0
+        chan, visible = article_type_channel(type_id)
+    else:
+        channel_name = text_of(article.get("CommunicationChannel"))
+        chan = channel_id(channel_name) if channel_name else int_param(article.get("CommunicationChannelID"))
+        visible = 1 if truthy(article.get("IsVisibleForCustomer")) else 0
     if truthy(article.get("SenderTypeID")):
         sender = int_param(article["SenderTypeID"])
     else:
@@ -85,12 +95,13 @@ def create_article(
     subject = text_of(article.get("Subject"))
     if truthy(article.get("ArticleSend")):
         subject = f"[Ticket#{ticket.ticket_number}] {subject}"
-    inline = article_attachments(article)
+    inline = article_attachments(article) if store.profile.inline_attachments else []
     created = store.article_create(
         ticket,
         channel_id=chan or 3,
         sender_type_id=sender,
-        is_visible_for_customer=1 if truthy(article.get("IsVisibleForCustomer")) else 0,
+        is_visible_for_customer=visible,
+        article_type_id=type_id,
         from_=from_,
         to=to,
         cc=cc,

@@ -21,7 +21,17 @@ from otrs_closure.testing._operations._perl import (
     trim,
     truthy,
 )
-from otrs_closure.testing._store import AUTO_RESPONSE_TYPES, CHANNELS, HISTORY_TYPES, LOCKS, SENDER_TYPES, Store
+from otrs_closure.testing._profiles import ENCODE_NAMES, Profile
+from otrs_closure.testing._store import (
+    ARTICLE_TYPES,
+    AUTO_RESPONSE_TYPES,
+    CHANNELS,
+    HISTORY_TYPES,
+    LOCKS,
+    SENDER_TYPES,
+    Store,
+    article_type_id,
+)
 
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+|[^@\s<>\"',;]+@localhost")
 
@@ -42,11 +52,14 @@ def valid_from(value: Any) -> bool:
     return not parts or _EMAIL.search(parts[0]) is not None
 
 
-def valid_charset(charset: str) -> bool:
-    """``Encode::resolve_alias``: a known text encoding (Python's bytes-to-bytes codecs such as
-    ``base64`` or ``rot13`` are not charsets Perl knows)."""
+def valid_charset(charset: str, profile: Profile | None = None) -> bool:
+    """``ValidateCharset``: ``Encode::resolve_alias`` knows it (Python's bytes-to-bytes codecs
+    such as ``base64`` or ``rot13`` are not charsets Perl knows) -- or, on OTRS 5, it is one of
+    ``Encode->encodings(":all")`` exactly."""
     if not charset:
         return False
+    if profile is not None and profile.charsets == "encode_names":
+        return charset in ENCODE_NAMES
     try:
         info = codecs.lookup(charset)
     except LookupError:
@@ -67,6 +80,24 @@ def charset_of(content_type: str, *, spaced: bool = True) -> str:
     charset = re.sub(rf".+?charset{gap}={gap}(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE)
     charset = charset.replace('"', "").replace("'", "")
     return re.sub(r"(.+?);.*", r"\1", charset)
+
+
+def valid_content_type(profile: Profile, item: dict[str, Any], op: str, *, optional_charset: bool) -> bool:
+    """The ContentType checks of an article (charset required unless the profile says
+    otherwise) or an attachment (charset optional); lower-cases ``item["ContentType"]``."""
+    content_type = text_of(item["ContentType"])
+    if profile.content_type_line_breaks:
+        content_type = re.sub(r"\r\n|\r|\n", " ", content_type)
+    elif profile.content_type_without_charset and re.search(r"[\r\n]", content_type):
+        return False  # OTOBO's ValidateContentType
+    content_type = content_type.lower()
+    item["ContentType"] = content_type
+    charset = charset_of(content_type, spaced=op in profile.charset_spaces)
+    if charset or not (optional_charset or profile.content_type_without_charset):
+        if not valid_charset(charset, profile):
+            return False
+    mime = re.match(r"(\w+/\w+)", content_type)
+    return mime is not None and valid_mime_type(mime.group(1))
 
 
 def pick(by_id: Callable[[Any], Any], by_name: Callable[[Any], Any], item_id: Any, name: Any) -> Any:
@@ -93,17 +124,28 @@ def check_article(store: Store, article: dict[str, Any], op: str) -> Data | None
             return error(op, "MissingParameter", f"{op}: Article->{needed} parameter is missing!")
     if text_of(article["AutoResponseType"]) not in AUTO_RESPONSE_TYPES:
         return error(op, "InvalidParameter", f"{op}: Article->AutoResponseType parameter is invalid!")
-    if truthy(article.get("CommunicationChannelID")):
-        channel = CHANNELS.get(int_param(article["CommunicationChannelID"]))
+    if store.profile.article_fields == "ArticleType":
+        if not truthy(article.get("ArticleTypeID")) and not truthy(article.get("ArticleType")):
+            raise OperationFault(
+                f"{op}: Article->ArticleTypeID or Article->ArticleType parameter"
+                " is required and Sysconfig ArticleTypeID setting could not be read!"
+            )
+        if article_type_of(article) is None:
+            return error(
+                op, "InvalidParameter", f"{op}: Article->ArticleTypeID or Article->ArticleType parameter is invalid!"
+            )
     else:
-        channel = text_of(article.get("CommunicationChannel"))
-    if channel not in ("Email", "Internal", "Phone"):
-        return error(
-            op,
-            "InvalidParameter",
-            f"{op}: Article->CommunicationChannel or Article->CommunicationChannelID parameter"
-            " is invalid or not supported!",
-        )
+        if truthy(article.get("CommunicationChannelID")):
+            channel = CHANNELS.get(int_param(article["CommunicationChannelID"]))
+        else:
+            channel = text_of(article.get("CommunicationChannel"))
+        if channel not in ("Email", "Internal", "Phone"):
+            return error(
+                op,
+                "InvalidParameter",
+                f"{op}: Article->CommunicationChannel or Article->CommunicationChannelID parameter"
+                " is invalid or not supported!",
+            )
     if not truthy(article.get("SenderTypeID")) and not truthy(article.get("SenderType")):
         raise OperationFault(
             f"{op}: Article->SenderTypeID or Article->SenderType parameter"
@@ -117,7 +159,7 @@ def check_article(store: Store, article: dict[str, Any], op: str) -> Data | None
         return error(op, "InvalidParameter", f"{op}: Article->SenderTypeID or Ticket->SenderType parameter is invalid!")
     if truthy(article.get("From")) and not valid_from(article["From"]):
         return error(op, "InvalidParameter", f"{op}: Article->From parameter is invalid!")
-    if truthy(article.get("ArticleSend")) and not valid_addresses(article.get("To")):
+    if store.profile.article_send and truthy(article.get("ArticleSend")) and not valid_addresses(article.get("To")):
         return error(
             "TicketCreate",
             "InvalidParameter",
@@ -140,15 +182,10 @@ def check_article(store: Store, article: dict[str, Any], op: str) -> Data | None
             return error(op, "InvalidParameter", f"{op}: Article->MimeType is invalid!")
     if has_charset:
         article["Charset"] = text_of(article["Charset"]).lower()
-        if not valid_charset(article["Charset"]):
+        if not valid_charset(article["Charset"], store.profile):
             return error(op, "InvalidParameter", f"{op}: Article->Charset is invalid!")
-    if has_ct:
-        content_type = re.sub(r"\r\n|\r|\n", " ", text_of(article["ContentType"])).lower()
-        article["ContentType"] = content_type
-        mime = re.match(r"(\w+/\w+)", content_type)
-        charset = charset_of(content_type, spaced=op != "TicketCreate")
-        if not valid_charset(charset) or mime is None or not valid_mime_type(mime.group(1)):
-            return error(op, "InvalidParameter", f"{op}: Article->ContentType is invalid!")
+    if has_ct and not valid_content_type(store.profile, article, op, optional_charset=False):
+        return error(op, "InvalidParameter", f"{op}: Article->ContentType is invalid!")
     if not truthy(article.get("HistoryType")):
         raise OperationFault(
             f"{op}: Article-> HistoryType is required and Sysconfig HistoryType setting could not be read!"
@@ -224,7 +261,7 @@ def check_dynamic_fields(store: Store, items: list[Any], has_article: bool, op: 
     return None
 
 
-def check_attachment(item: Any, has_article: bool, op: str) -> Data | None:
+def check_attachment(profile: Profile, item: Any, has_article: bool, op: str) -> Data | None:
     """``_CheckAttachment`` of a top-level attachment (base64 is never checked; TicketCreate's
     variant has a double space in its missing-parameter message)."""
     create = op == "TicketCreate"
@@ -237,11 +274,7 @@ def check_attachment(item: Any, has_article: bool, op: str) -> Data | None:
         if not has_data(item.get(needed)):
             gap = "  " if create else " "
             return error(op, "MissingParameter", f"{op}: Attachment->{needed}{gap}parameter is missing!")
-    content_type = re.sub(r"\r\n|\r|\n", " ", text_of(item["ContentType"])).lower()
-    item["ContentType"] = content_type
-    charset = charset_of(content_type, spaced=not create)
-    mime = re.match(r"(\w+/\w+)", content_type)
-    if (charset and not valid_charset(charset)) or mime is None or not valid_mime_type(mime.group(1)):
+    if not valid_content_type(profile, item, op, optional_charset=True):
         return error(op, "InvalidParameter", f"{op}: Attachment->ContentType is invalid!")
     return None
 
@@ -346,13 +379,30 @@ def check_ticket_attributes(store: Store, ticket_in: dict[str, Any], op: str, *,
     return None
 
 
-def apply_article_defaults(article: dict[str, Any], user: Agent | CustomerUser, *, create: bool) -> None:
+def article_type_of(article: dict[str, Any]) -> int | None:
+    """OTRS 5's ``ValidateArticleType``: the id named by ArticleTypeID, else by ArticleType."""
+    if truthy(article.get("ArticleTypeID")):
+        type_id = int_param(article["ArticleTypeID"])
+        return type_id if type_id in ARTICLE_TYPES else None
+    return article_type_id(text_of(article.get("ArticleType")))
+
+
+def apply_article_defaults(
+    profile: Profile, article: dict[str, Any], user: Agent | CustomerUser, *, create: bool
+) -> None:
+    """The operation config's defaults for what the article leaves out (OTRS 5: ArticleType
+    ``webrequest``; 6+: CommunicationChannel ``Internal``, IsVisibleForCustomer 1); the other
+    generation's fields stay in the hash, unread."""
     if not truthy(article.get("AutoResponseType")):
         article["AutoResponseType"] = "auto reply" if create else "auto follow up"
-    if not truthy(article.get("CommunicationChannelID")) and not truthy(article.get("CommunicationChannel")):
-        article["CommunicationChannel"] = "Internal"
-    if article.get("IsVisibleForCustomer") is None:
-        article["IsVisibleForCustomer"] = 1
+    if profile.article_fields == "ArticleType":
+        if not truthy(article.get("ArticleTypeID")) and not truthy(article.get("ArticleType")):
+            article["ArticleType"] = "webrequest"
+    else:
+        if not truthy(article.get("CommunicationChannelID")) and not truthy(article.get("CommunicationChannel")):
+            article["CommunicationChannel"] = "Internal"
+        if article.get("IsVisibleForCustomer") is None:
+            article["IsVisibleForCustomer"] = 1
     if not truthy(article.get("SenderTypeID")) and not truthy(article.get("SenderType")):
         article["SenderType"] = "agent" if isinstance(user, Agent) else "customer"
     if not truthy(article.get("HistoryType")):
@@ -361,12 +411,14 @@ def apply_article_defaults(article: dict[str, Any], user: Agent | CustomerUser, 
         article["HistoryComment"] = "%%GenericInterface Create" if create else "%%GenericInterface Note"
 
 
-def collect_articles(value: Any, op: str) -> tuple[list[dict[str, Any]], Data | None]:
-    """The Article object or list; a ``null`` item autovivifies into ``{}`` in Perl, any other
-    non-object item makes the operation die (``Not a HASH reference``)."""
+def collect_articles(
+    profile: Profile, value: Any, op: str, message: str | None = None
+) -> tuple[list[dict[str, Any]], Data | None]:
+    """The Article object or (Znuny) list; a ``null`` item autovivifies into ``{}`` in Perl, any
+    other non-object item makes the operation die (``Not a HASH reference``)."""
     if hash_with_data(value):
         return [dict(value)], None
-    if array_with_data(value):
+    if array_with_data(value) and profile.article_lists:
         articles = []
         for item in value:
             if item is None:
@@ -375,7 +427,7 @@ def collect_articles(value: Any, op: str) -> tuple[list[dict[str, Any]], Data | 
                 raise PerlDie("Not a HASH reference")
             articles.append(dict(item))
         return articles, None
-    return [], error(op, "InvalidParameter", f"{op}: Article parameter is not valid!")
+    return [], error(op, "InvalidParameter", message or f"{op}: Article parameter is not valid!")
 
 
 def validate_articles(
@@ -383,7 +435,7 @@ def validate_articles(
 ) -> Data | None:
     for article in articles:
         trim(article)
-        apply_article_defaults(article, user, create=create)
+        apply_article_defaults(store.profile, article, user, create=create)
         problem = check_article(store, article, op)
         if problem is not None:
             return problem

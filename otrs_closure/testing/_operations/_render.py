@@ -8,11 +8,12 @@ Znuny 6.5.15, so clients parsing the fake parse the real server.
 from __future__ import annotations
 
 import re
+from email.utils import getaddresses
 from typing import Any
 
 from otrs_closure.testing._b64 import encode_base64
 from otrs_closure.testing._entities import Article, Attachment, HistoryEntry, Session, Ticket
-from otrs_closure.testing._store import CHANNELS, LOCKS, SENDER_TYPES, Store
+from otrs_closure.testing._store import ARTICLE_TYPES, CHANNELS, LOCKS, SENDER_TYPES, Store
 
 __all__ = [
     "render_ticket",
@@ -31,6 +32,20 @@ def dynamic_field_list(values: dict[str, Any]) -> list[dict[str, Any]]:
         for name, value in sorted(values.items())
         if value is not None and value != "" and value != []
     ]
+
+
+def _field_entries(store: Store, values: dict[str, Any], object_types: tuple[str, ...]) -> list[dict[str, Any]]:
+    """TicketGet's ``DynamicField`` list: the fields with a value (Znuny 6.5.15/7), or every valid
+    field of the object types, ``null`` when empty (6.5.10, OTRS, OTOBO)."""
+    if not store.profile.empty_dynamic_fields:
+        return dynamic_field_list(values)
+    names = {f.name for f in store.dynamic_fields.values() if f.valid and f.object_type in object_types}
+    names |= {name for name, value in values.items() if value is not None}
+    return [{"Name": name, "Value": _or_null(values.get(name))} for name in sorted(names)]
+
+
+def _or_null(value: Any) -> Any:
+    return None if value == "" or value == [] else value
 
 
 def render_ticket(
@@ -83,8 +98,11 @@ def render_ticket(
         "UnlockTimeout": ticket.unlock_timeout,
         "UntilTime": ticket.until_time - now if pending else 0,
     }
+    if store.profile.ticket_get_generation == 5:  # OTRS 5: no TimeUnit, the creation in epoch seconds
+        del data["TimeUnit"]
+        data["CreateTimeUnix"] = ticket.create_time
     if dynamic_fields:
-        fields = dynamic_field_list(ticket.dynamic_fields)
+        fields = _field_entries(store, ticket.dynamic_fields, ("Ticket",))
         if fields:
             data["DynamicField"] = fields
     if extended:
@@ -171,21 +189,46 @@ def render_article(
     dynamic_fields: bool = False,
     html_body_attachment: bool = False,
     every_attachment: bool = False,
+    extended: bool = False,
 ) -> dict[str, Any]:
-    """The MIME backend's ArticleGet hash (plus TimeUnit, Attachment, DynamicField) as TicketGet
+    """The article backend's ArticleGet hash (plus TimeUnit, Attachment, DynamicField) as TicketGet
     returns it: attachments without the plain-text body and, unless ``html_body_attachment``
-    (HTMLBodyAsAttachment), without the HTML body; no ``Attachment`` key when none is left."""
+    (HTMLBodyAsAttachment), without the HTML body; no ``Attachment`` key when none is left.
+    The shape is the profile's: OTRS 5's (ArticleType, each article repeating the ticket's
+    fields) or 6+'s (CommunicationChannelID, its name on Znuny 6.5.15/7, OTOBO's edit flags)."""
+    if store.profile.ticket_get_generation == 5:
+        data = _article_otrs5(store, article, extended=extended)
+    else:
+        data = _article(store, article)
+    if every_attachment:
+        index = attachment_index(article)
+    else:
+        index = attachment_index(article, exclude_plain_text=True, exclude_html_body=not html_body_attachment)
+    if attachments and index:
+        data["Attachment"] = [_attachment(store, file_id, a, attachment_contents) for file_id, a in index]
+    if dynamic_fields:
+        if store.profile.ticket_get_generation == 5:  # ArticleGet there returns the ticket's fields too
+            ticket = store.tickets[article.ticket_id]
+            fields = _field_entries(store, {**ticket.dynamic_fields, **article.dynamic_fields}, ("Ticket", "Article"))
+        else:
+            fields = _field_entries(store, article.dynamic_fields, ("Article",))
+        if fields:
+            data["DynamicField"] = fields
+    return data
+
+
+def _article(store: Store, article: Article) -> dict[str, Any]:
     clock = store.clock
+    profile = store.profile
     data: dict[str, Any] = {
         "ArticleID": article.article_id,
-        "ArticleNumber": article.article_number,
+        "ArticleNumber": _article_number(store, article),
         "Bcc": article.bcc,
         "Body": article.body,
         "Cc": article.cc,
         "ChangeBy": article.create_by,
         "ChangeTime": clock.render(article.create_time),
         "Charset": article.charset,
-        "CommunicationChannel": CHANNELS[article.channel_id],
         "CommunicationChannelID": article.channel_id,
         "ContentCharset": article.charset,
         "ContentType": article.content_type,
@@ -206,29 +249,137 @@ def render_article(
         "TimeUnit": _number(article.time_unit),
         "To": article.to,
     }
-    if every_attachment:
-        index = attachment_index(article)
-    else:
-        index = attachment_index(article, exclude_plain_text=True, exclude_html_body=not html_body_attachment)
-    if attachments and index:
-        data["Attachment"] = [
-            {
-                "Content": encode_base64(attachment.content) if attachment_contents else "",
-                "ContentAlternative": attachment.content_alternative if attachment_contents else "",
-                "ContentID": attachment.content_id,
-                "ContentType": attachment.content_type,
-                "Disposition": attachment.disposition,
-                "FileID": file_id,
-                "Filename": attachment.filename,
-                "FilesizeRaw": str(attachment.size),
-            }
-            for file_id, attachment in index
-        ]
-    if dynamic_fields:
-        fields = dynamic_field_list(article.dynamic_fields)
-        if fields:
-            data["DynamicField"] = fields
+    if profile.article_channel_name:
+        data["CommunicationChannel"] = CHANNELS[article.channel_id]
+    if profile.article_edit_flags:
+        data["IsDeleted"] = 0
+        data["IsEdited"] = 0
     return data
+
+
+def _article_number(store: Store, article: Article) -> int:
+    if store.profile.article_numbers == "created":
+        return article.article_number
+    siblings = sorted(store.tickets[article.ticket_id].articles, key=lambda a: (a.create_time, -a.article_id))
+    return next(i for i, a in enumerate(siblings, 1) if a.article_id == article.article_id)
+
+
+def _article_otrs5(store: Store, article: Article, *, extended: bool) -> dict[str, Any]:
+    """OTRS 5's ArticleGet: the article's columns, with the ticket's fields repeated in it."""
+    clock = store.clock
+    now = clock.epoch()
+    ticket = store.tickets[article.ticket_id]
+    state = store.states[ticket.state_id]
+    owner = store.agents.get(ticket.owner_id)
+    responsible = store.agents.get(ticket.responsible_id)
+    pending = state.type_name.lower().startswith("pending") and ticket.until_time > 0
+    data: dict[str, Any] = {
+        "Age": now - ticket.create_time,
+        "AgeTimeUnix": now - article.create_time,
+        "ArticleID": article.article_id,
+        "ArticleType": ARTICLE_TYPES.get(article.article_type_id, ""),
+        "ArticleTypeID": article.article_type_id,
+        "Body": article.body,
+        "Cc": article.cc,
+        "Changed": clock.render(ticket.change_time),
+        "Charset": article.charset,
+        "ContentCharset": article.charset,
+        "ContentType": article.content_type,
+        "CreateTimeUnix": ticket.create_time,
+        "Created": clock.render(article.create_time),
+        "CreatedBy": article.create_by,
+        "CustomerID": ticket.customer_id,
+        "CustomerUserID": ticket.customer_user_id,
+        "EscalationResponseTime": 0,
+        "EscalationSolutionTime": 0,
+        "EscalationTime": 0,
+        "EscalationUpdateTime": 0,
+        "From": article.from_,
+        "InReplyTo": article.in_reply_to,
+        "IncomingTime": article.create_time,
+        "Lock": LOCKS[ticket.lock_id],
+        "LockID": ticket.lock_id,
+        "MessageID": article.message_id,
+        "MimeType": article.mime_type,
+        "Owner": owner.login if owner else "",
+        "OwnerID": ticket.owner_id,
+        "Priority": store.priorities[ticket.priority_id].name,
+        "PriorityID": ticket.priority_id,
+        "Queue": store.queues[ticket.queue_id].name,
+        "QueueID": ticket.queue_id,
+        "RealTillTimeNotUsed": ticket.until_time,
+        "References": article.references,
+        "ReplyTo": article.reply_to,
+        "Responsible": responsible.login if responsible else "",
+        "ResponsibleID": ticket.responsible_id,
+        "SLA": "",
+        "SLAID": None,
+        "SenderType": SENDER_TYPES[article.sender_type_id],
+        "SenderTypeID": article.sender_type_id,
+        "Service": "",
+        "ServiceID": None,
+        "State": state.name,
+        "StateID": state.state_id,
+        "StateType": state.type_name,
+        "Subject": article.subject,
+        "TicketID": article.ticket_id,
+        "TicketNumber": ticket.ticket_number,
+        "Title": ticket.title,
+        "To": article.to,
+        "Type": store.types[ticket.type_id].name,
+        "TypeID": ticket.type_id,
+        "UntilTime": ticket.until_time - now if pending else 0,
+    }
+    for key in ("From", "To", "Cc"):
+        if data[key]:
+            data[f"{key}Realname"] = _realnames(data[key])
+    if extended:
+        data.update(_extended(store, ticket))
+    return data
+
+
+def _realnames(line: str) -> str:
+    """OTRS 5's ``<Key>Realname``: a queue name as it is, else each address's display name (or the
+    address itself), comma-separated."""
+    if "@" not in line:
+        return line
+    names = [name or address for name, address in getaddresses([line]) if name or address]
+    return ", ".join(names)
+
+
+def _attachment(store: Store, file_id: str, attachment: Attachment, contents: bool) -> dict[str, Any]:
+    """One ``Attachment`` entry: 6+'s (FileID, Content only when asked) or OTRS 5's (no FileID, a
+    human ``Filesize``, the Content always)."""
+    if store.profile.ticket_get_generation == 5:
+        return {
+            "Content": encode_base64(attachment.content, lines=True),
+            "ContentAlternative": attachment.content_alternative,
+            "ContentID": attachment.content_id,
+            "ContentType": attachment.content_type,
+            "Disposition": attachment.disposition,
+            "Filename": attachment.filename,
+            "Filesize": _human_size(attachment.size),
+            "FilesizeRaw": str(attachment.size),
+        }
+    return {
+        "Content": encode_base64(attachment.content) if contents else "",
+        "ContentAlternative": attachment.content_alternative if contents else "",
+        "ContentID": attachment.content_id,
+        "ContentType": attachment.content_type,
+        "Disposition": attachment.disposition,
+        "FileID": file_id,
+        "Filename": attachment.filename,
+        "FilesizeRaw": str(attachment.size),
+    }
+
+
+def _human_size(size: int) -> str:
+    """ArticleStorage's human-readable size (``926 Bytes``, ``1.2 KBytes``, ``20.0 MBytes``)."""
+    if size > 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MBytes"
+    if size > 1024:
+        return f"{size / 1024:.1f} KBytes"
+    return f"{size} Bytes"
 
 
 def render_history(store: Store, entry: HistoryEntry) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def ticket_create(store: Store, data: Any, ctx: OpContext) -> Data:
     user = authenticate(store, data, ctx)
     if user is None:
         return error(op, "AuthFail", "TicketCreate: User could not be authenticated!")
-    if not hash_with_data(data.get("Article")) and not array_with_data(data.get("Article")):
+    lists = store.profile.article_lists
+    if not hash_with_data(data.get("Article")) and not (lists and array_with_data(data.get("Article"))):
         return error(op, "MissingParameter", "TicketCreate: Article parameter is missing or not valid!")
     if not hash_with_data(data.get("Ticket")):
         return error(op, "MissingParameter", "TicketCreate: Ticket parameter is missing or not valid!")
@@ -63,7 +64,7 @@ def ticket_create(store: Store, data: Any, ctx: OpContext) -> Data:
     queue = store.queue_by(name=t["Queue"]) if has_data(t.get("Queue")) else store.queue_by(queue_id=t.get("QueueID"))
     if isinstance(user, Agent) and (queue is None or not user.has(queue.group_id, "create")):
         return error(op, "AccessDenied", "TicketCreate: Can not create tickets in given Queue or QueueID!")
-    articles, problem = collect_articles(data["Article"], op)
+    articles, problem = collect_articles(store.profile, data["Article"], op)
     if problem is not None:
         return problem
     problem = validate_articles(store, articles, user, op, create=True)
@@ -76,7 +77,7 @@ def ticket_create(store: Store, data: Any, ctx: OpContext) -> Data:
     attachments: list[dict[str, Any]] = []
     for item in create_items(data.get("Attachment")):
         item_copy = dict(item) if isinstance(item, dict) else item
-        problem = check_attachment(item_copy, True, op)
+        problem = check_attachment(store.profile, item_copy, True, op)
         if problem is not None:
             return problem
         attachments.append(item_copy)

@@ -99,6 +99,7 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
                         attachment_contents=contents,
                         dynamic_fields=with_dfs,
                         html_body_attachment=html_body,
+                        extended=extended,
                     )
                     for a in articles
                 ]

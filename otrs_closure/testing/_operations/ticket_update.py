@@ -60,7 +60,7 @@ def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
     else:
         answer_id = data["TicketID"]
         ticket = store.ticket_by_id(answer_id)
-    if ticket is None or not store.may(user, ticket, "rw"):
+    if ticket is None or not store.may(user, ticket, store.profile.update_access):
         return denied
     if data.get("Ticket") is not None and not hash_with_data(data["Ticket"]):
         return error(op, "InvalidParameter", "TicketUpdate: Ticket parameter is not valid!")
@@ -80,7 +80,7 @@ def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
             return problem
     articles: list[dict[str, Any]] = []
     if data.get("Article") is not None:
-        articles, problem = collect_articles(data["Article"], op)
+        articles, problem = collect_articles(store.profile, data["Article"], op)
         if problem is not None:
             return problem
     problem = validate_articles(store, articles, user, op, create=False)
@@ -97,7 +97,7 @@ def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
         raw_items = as_list(data["Attachment"])
         for item in raw_items:
             item_copy = dict(item) if isinstance(item, dict) else item
-            problem = check_attachment(item_copy, bool(articles), op)
+            problem = check_attachment(store.profile, item_copy, bool(articles), op)
             if problem is not None:
                 return problem
             attachments.append(item_copy)
@@ -109,14 +109,28 @@ def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
         store.flush_notifications(user_id)
 
 
-def _update_permissions(store: Store, ticket: Ticket, ticket_in: dict[str, Any], user_id: int) -> Data | None:
-    """``_CheckUpdatePermissions`` (the note/rw checks never fire in 6.5: wrong parameter names)."""
+def _update_permissions(
+    store: Store,
+    ticket: Ticket,
+    ticket_in: dict[str, Any],
+    user_id: int,
+    *,
+    has_article: bool,
+    has_dynamic_fields: bool,
+) -> Data | None:
+    """``_CheckUpdatePermissions``. Its note (article) and rw (dynamic field) checks fire on
+    OTRS 5/6 and OTOBO only: Znuny passes them the wrong parameter names."""
     agent = store.agents.get(user_id)
 
     def may(permission: str) -> bool:
         return agent is not None and store.agent_may(agent, ticket, permission)
 
     op = "TicketUpdate"
+    if store.profile.update_article_permission:
+        if has_article and not may("note"):
+            return error(op, "AccessDenied", "TicketUpdate: Does not have permissions to create new articles!")
+        if has_dynamic_fields and not may("rw"):
+            return error(op, "AccessDenied", "TicketUpdate: Does not have permissions to update dynamic fields!")
     if (truthy(ticket_in.get("Queue")) or truthy(ticket_in.get("QueueID"))) and not may("move"):
         return error(op, "AccessDenied", "TicketUpdate: Does not have permissions to update queue!")
     if (truthy(ticket_in.get("Owner")) or truthy(ticket_in.get("OwnerID"))) and not may("owner"):
@@ -161,7 +175,9 @@ def _ticket_update_writes(
     ctx: OpContext,
 ) -> Data:
     """``_TicketUpdate``: permission checks, then each write only if the value differs."""
-    problem = _update_permissions(store, ticket, t, user_id)
+    problem = _update_permissions(
+        store, ticket, t, user_id, has_article=bool(articles), has_dynamic_fields=bool(dynamic_fields)
+    )
     if problem is not None:
         return problem
     customer_data = store.customers.get(text_of(t.get("CustomerUser"))) if truthy(t.get("CustomerUser")) else None
@@ -252,7 +268,7 @@ def _ticket_update_writes(
         elif isinstance(user, CustomerUser):
             from_ = customer_data.mailbox if customer_data else text_of(t.get("CustomerUser"))
         else:
-            from_ = store.agents[user_id].full_name
+            from_ = store.agent_name(store.agents[user_id])
         to = text_of(article.get("To")) if truthy(article.get("To")) else ""
         if truthy(article.get("ArticleSend")):
             article["CommunicationChannel"] = "Email"
