@@ -15,11 +15,13 @@ from otrs_closure.testing._perltext import html_to_ascii
 __all__ = ["content_charset", "content_mime_type", "mime_body"]
 
 
-def content_charset(content_type: str) -> str:
-    """The charset ArticleCreate/ArticleGet read from a Content-Type (``''`` without ``charset=``)."""
-    if not re.search("charset=", content_type, flags=re.IGNORECASE):
+def content_charset(content_type: str, *, spaced: bool = False) -> str:
+    """The charset ArticleCreate/ArticleGet read from a Content-Type (``''`` without ``charset=``;
+    with ``spaced``, as Znuny 7 reads it, ``charset = x`` counts too)."""
+    gap = r"\s*" if spaced else ""
+    if not re.search(rf"charset{gap}={gap}", content_type, flags=re.IGNORECASE):
         return ""
-    charset = re.sub(r".+?charset=(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE | re.DOTALL)
+    charset = re.sub(rf".+?charset{gap}={gap}(\"|'|)(\w+)", r"\2", content_type, flags=re.IGNORECASE | re.DOTALL)
     charset = charset.replace('"', "").replace("'", "")
     return re.sub(r"(.+?);.*", r"\1", charset)
 
@@ -31,7 +33,7 @@ def content_mime_type(content_type: str) -> str:
 
 
 def mime_body(
-    content_type: str, mime_type: str, charset: str, body: str
+    content_type: str, mime_type: str, charset: str, body: str, *, spaced: bool = False
 ) -> tuple[str, str, list[Attachment], list[Attachment]]:
     """What MIMEBase ArticleCreate stores: ``(content_type, body, attachments written before
     the given ones, attachments written after them)``.
@@ -43,7 +45,7 @@ def mime_body(
     """
     if not content_type:
         content_type = f"{mime_type}; charset={charset}"
-    charset = content_charset(content_type)
+    charset = content_charset(content_type, spaced=spaced)
     mime = content_mime_type(content_type)
     if re.search("text/html", mime, flags=re.IGNORECASE):
         html_part = Attachment(

@@ -143,6 +143,11 @@ class Profile:
     charsets: Literal["resolve_alias", "encode_names"]
     #: Operations whose ContentType checks read ``charset = x`` with spaces (else only ``charset=x``).
     charset_spaces: frozenset[str]
+    #: Whether the article backend reads ``charset = x`` with spaces too (Znuny 7's MIMEBase).
+    charset_spaces_core: bool
+    #: Whether TicketGet refuses ids that are not positive integers ("Invalid ticket ID
+    #: parameter(s) found!", Znuny 7) instead of answering AccessDenied.
+    ticket_get_integer_ids: bool
     #: Whether line breaks in a ContentType become spaces before the checks (Znuny's issue #595).
     content_type_line_breaks: bool
     #: Whether ``Article`` may be a list of articles (Znuny); else it must be one object.
@@ -174,6 +179,29 @@ class Profile:
     agent_names_mojibake: bool
     #: OTRS 5 writes the notified agents into a note's To (``_ArticleToUpdate``).
     note_to_notified_agents: bool
+    #: What a form-encoded body (or, with ``body_utf8_only``, one that is not UTF-8) gets:
+    #: "Could not read input data" (Znuny) or "Error while decoding request content." (OTRS, OTOBO).
+    unreadable_body: Literal["could_not_read", "decode_error"]
+    #: Whether the body must be UTF-8 whatever charset its Content-Type declares (Znuny's
+    #: Web::Request); else a declared charset such as iso-8859-1 is converted.
+    body_utf8_only: bool
+    #: Whether a customer-sender article's ArticleID comes back as a string (6+) or a number (OTRS 5).
+    customer_article_id_string: bool
+    #: Whether the query string is parsed as 6+ do (``;`` separates too, ``+`` is a space, UTF-8
+    #: decoded) or as OTRS 5 (``&`` only, ``+`` kept, bytes undecoded).
+    query_modern: bool
+    #: Whether leaving a pending state resets the pending time with a ``SetPendingTime`` row
+    #: (Znuny's TicketPendingTimeReset); OTRS and OTOBO keep it.
+    pending_time_reset: bool
+    #: Whether an unlock hands the ticket back to root@localhost (OTOBO's Ticket::OwnerResetOnUnlock).
+    owner_reset_on_unlock: bool
+    #: Whether TicketSearch knows the ``TicketID`` criterion (OTRS 5's ignores it).
+    search_by_ticket_id: bool
+    #: Operations whose "X->Y  parameter is missing!" messages carry a double space.
+    double_space_ops: frozenset[str]
+    #: What an unknown web service gets: the connection closed without a byte (``nph-`` CGI under
+    #: mod_perl writes nothing) or, on OTOBO's PSGI stack, an empty HTTP 500.
+    unknown_webservice: Literal["close", "empty_500"]
     #: GroupID of ``mesa-de-servicio`` and DynamicFieldID of ``NumeroSerie`` in the lab's seed.
     service_desk_group_id: int
     numero_serie_field_id: int
@@ -218,6 +246,8 @@ ZNUNY_6_5_15 = Profile(
     content_type_without_charset=False,
     charsets="resolve_alias",
     charset_spaces=frozenset({"TicketUpdate"}),
+    charset_spaces_core=False,
+    ticket_get_integer_ids=False,
     content_type_line_breaks=True,
     article_lists=True,
     article_send=True,
@@ -232,6 +262,15 @@ ZNUNY_6_5_15 = Profile(
     session_agent_keys=_SESSION_KEYS_65,
     agent_names_mojibake=False,
     note_to_notified_agents=False,
+    unreadable_body="could_not_read",
+    body_utf8_only=True,
+    customer_article_id_string=True,
+    query_modern=True,
+    pending_time_reset=True,
+    owner_reset_on_unlock=False,
+    search_by_ticket_id=True,
+    double_space_ops=frozenset({"TicketCreate"}),
+    unknown_webservice="close",
     service_desk_group_id=5,
     numero_serie_field_id=6,
     notes=("the recordings in tests/recordings",),
@@ -251,6 +290,8 @@ ZNUNY_6_5_10 = Profile(
     content_type_without_charset=False,
     charsets="resolve_alias",
     charset_spaces=frozenset(),
+    charset_spaces_core=False,
+    ticket_get_integer_ids=False,
     content_type_line_breaks=True,
     article_lists=True,
     article_send=True,
@@ -265,6 +306,15 @@ ZNUNY_6_5_10 = Profile(
     session_agent_keys=_session_keys(_SESSION_KEYS_65, drop=("UserLastPwChangeTime",)),
     agent_names_mojibake=False,
     note_to_notified_agents=False,
+    unreadable_body="could_not_read",
+    body_utf8_only=True,
+    customer_article_id_string=True,
+    query_modern=True,
+    pending_time_reset=True,
+    owner_reset_on_unlock=False,
+    search_by_ticket_id=True,
+    double_space_ops=frozenset({"TicketCreate"}),
+    unknown_webservice="close",
     service_desk_group_id=5,
     numero_serie_field_id=6,
     notes=("the lab's znuny65",),
@@ -284,6 +334,8 @@ ZNUNY_7_1_7 = Profile(
     content_type_without_charset=False,
     charsets="resolve_alias",
     charset_spaces=frozenset({"TicketCreate", "TicketUpdate"}),
+    charset_spaces_core=True,
+    ticket_get_integer_ids=True,
     content_type_line_breaks=True,
     article_lists=True,
     article_send=True,
@@ -306,6 +358,15 @@ ZNUNY_7_1_7 = Profile(
     ),
     agent_names_mojibake=False,
     note_to_notified_agents=False,
+    unreadable_body="could_not_read",
+    body_utf8_only=True,
+    customer_article_id_string=True,
+    query_modern=True,
+    pending_time_reset=True,
+    owner_reset_on_unlock=False,
+    search_by_ticket_id=True,
+    double_space_ops=frozenset({"TicketCreate"}),
+    unknown_webservice="close",
     service_desk_group_id=5,
     numero_serie_field_id=6,
 )
@@ -324,6 +385,8 @@ OTRS_6_0_30 = Profile(
     content_type_without_charset=False,
     charsets="resolve_alias",
     charset_spaces=frozenset(),
+    charset_spaces_core=False,
+    ticket_get_integer_ids=False,
     content_type_line_breaks=False,
     article_lists=False,
     article_send=False,
@@ -342,6 +405,15 @@ OTRS_6_0_30 = Profile(
     ),
     agent_names_mojibake=False,
     note_to_notified_agents=False,
+    unreadable_body="decode_error",
+    body_utf8_only=False,
+    customer_article_id_string=True,
+    query_modern=True,
+    pending_time_reset=False,
+    owner_reset_on_unlock=False,
+    search_by_ticket_id=True,
+    double_space_ops=frozenset({"TicketCreate"}),
+    unknown_webservice="close",
     service_desk_group_id=4,
     numero_serie_field_id=3,
 )
@@ -360,6 +432,8 @@ OTOBO_11_0_6 = Profile(
     content_type_without_charset=True,
     charsets="resolve_alias",
     charset_spaces=frozenset(),
+    charset_spaces_core=False,
+    ticket_get_integer_ids=False,
     content_type_line_breaks=False,
     article_lists=False,
     article_send=False,
@@ -383,6 +457,15 @@ OTOBO_11_0_6 = Profile(
     ),
     agent_names_mojibake=False,
     note_to_notified_agents=False,
+    unreadable_body="decode_error",
+    body_utf8_only=False,
+    customer_article_id_string=True,
+    query_modern=True,
+    pending_time_reset=False,
+    owner_reset_on_unlock=True,
+    search_by_ticket_id=True,
+    double_space_ops=frozenset({"TicketCreate"}),
+    unknown_webservice="empty_500",
     service_desk_group_id=4,
     numero_serie_field_id=3,
 )
@@ -401,6 +484,8 @@ OTRS_5_0_8 = Profile(
     content_type_without_charset=False,
     charsets="encode_names",
     charset_spaces=frozenset(),
+    charset_spaces_core=False,
+    ticket_get_integer_ids=False,
     content_type_line_breaks=False,
     article_lists=False,
     article_send=False,
@@ -415,6 +500,15 @@ OTRS_5_0_8 = Profile(
     session_agent_keys=MappingProxyType({}),
     agent_names_mojibake=True,
     note_to_notified_agents=True,
+    unreadable_body="decode_error",
+    body_utf8_only=False,
+    customer_article_id_string=False,
+    query_modern=False,
+    pending_time_reset=False,
+    owner_reset_on_unlock=False,
+    search_by_ticket_id=False,
+    double_space_ops=frozenset({"TicketCreate", "TicketUpdate"}),
+    unknown_webservice="close",
     service_desk_group_id=4,
     numero_serie_field_id=3,
 )

@@ -77,7 +77,6 @@ class Outcome:
         return None
 
 
-
 class GenericInterface:
     """Provider side of one web service over a :class:`Store` (thread-safe via the store lock)."""
 
@@ -216,11 +215,14 @@ class GenericInterface:
             ws = re.search(r"Webservice/([^/?]+)", path)
             known = ws is not None and unquote(ws.group(1)) == self.webservice
         if not known:
-            # Provider.pm logs and returns without output: the web server answers 500.
-            return self._respond(500, APACHE_500.encode(), "text/html; charset=iso-8859-1")
+            # Provider.pm logs and returns without output: the nph- script under mod_perl sends
+            # nothing at all; OTOBO's PSGI stack answers an empty 500.
+            if self.store.profile.unknown_webservice == "empty_500":
+                return Outcome(status=500, headers=[("Content-Length", "0"), ("Connection", "close")])
+            return Outcome(action="drop")
         m = re.match(r".*Webservice(?:ID)?/[^/]+(/.*)$", path, flags=re.DOTALL)
         route_path = m.group(1) if m else path
-        query = parse_query(query_string)
+        query = parse_query(query_string, modern=self.store.profile.query_modern)
         record.query = dict(query)
         matched = match_route(self.routes, method, route_path)
         if matched is None:
@@ -258,7 +260,17 @@ class GenericInterface:
             return early
 
         try:
-            data = decode_input(method, request.headers, uri_data, read_body, record, self.max_length)
+            profile = self.store.profile
+            data = decode_input(
+                method,
+                request.headers,
+                uri_data,
+                read_body,
+                record,
+                self.max_length,
+                unreadable=profile.unreadable_body,
+                utf8_only=profile.body_utf8_only,
+            )
         except TransportError as exc:
             outcome = self._plain(exc.status, exc.message)
             if kind is not None:
@@ -330,4 +342,3 @@ class GenericInterface:
         outcome.fault = kind
         outcome.params = params
         return outcome
-

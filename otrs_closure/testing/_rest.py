@@ -64,7 +64,6 @@ MAINTENANCE_PAGE = (
 )
 
 
-
 class TransportError(Exception):
     """A failure REST.pm answers itself, as plain text with this HTTP status."""
 
@@ -74,18 +73,22 @@ class TransportError(Exception):
         self.message = message
 
 
-def parse_query(query_string: str) -> dict[str, Any]:
-    """REST.pm's query parsing: ``[;&]`` split, ``+`` is a space, repeats become arrays,
-    and a false first value (``""`` or ``"0"``) is stored as ``""``."""
+def parse_query(query_string: str, *, modern: bool = True) -> dict[str, Any]:
+    """REST.pm's query parsing: ``[;&]`` split, ``+`` is a space, UTF-8 decoded, repeats become
+    arrays, and a false first value (``""`` or ``"0"``) is stored as ``""``. OTRS 5's (``modern``
+    false) splits on ``&`` only, keeps ``+`` as it is and leaves the bytes undecoded (so
+    ``P%C3%A9rez`` arrives as ``PÃ©rez``)."""
     params: dict[str, Any] = {}
     if not query_string:
         return params
-    for pair in re.split(r"[;&]", query_string):
+    for pair in re.split(r"[;&]" if modern else "&", query_string):
         pieces = [p for p in pair.split("=")]
         while len(pieces) > 1 and pieces[-1] == "":
             pieces.pop()  # Perl's split drops trailing empty fields
-        key = unquote(pieces[0]) if pieces else ""
-        value = unquote(pieces[1].replace("+", "%20")) if len(pieces) > 1 else ""
+        encoding = "utf-8" if modern else "latin-1"
+        key = unquote(pieces[0], encoding=encoding) if pieces else ""
+        raw = pieces[1].replace("+", "%20") if modern and len(pieces) > 1 else (pieces[1] if len(pieces) > 1 else "")
+        value = unquote(raw, encoding=encoding)
         if key not in params:
             params[key] = value if value not in ("", "0") else ""
         elif isinstance(params[key], list):
@@ -93,7 +96,6 @@ def parse_query(query_string: str) -> dict[str, Any]:
         else:
             params[key] = [params[key], value]
     return params
-
 
 
 def header_credentials(headers: Mapping[str, str]) -> dict[str, str]:
@@ -127,6 +129,20 @@ def encode_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _unreadable(kind: str) -> TransportError:
+    if kind == "decode_error":
+        return TransportError(500, "Error while decoding request content.")
+    return TransportError(500, "Could not read input data")
+
+
 def decode_input(
     method: str,
     headers: Mapping[str, str],
@@ -134,9 +150,15 @@ def decode_input(
     read_body: Callable[[int], bytes],
     record: RequestRecord,
     max_length: int | None,
+    unreadable: str = "could_not_read",
+    utf8_only: bool = True,
 ) -> Any:
     """Build the operation's input hash (REST.pm ``ProviderProcessRequest``); raises
-    :class:`TransportError` where REST.pm answers by itself."""
+    :class:`TransportError` where REST.pm answers by itself.
+
+    A form-encoded body, or (``utf8_only``, Znuny's Web::Request) bytes that are not UTF-8
+    whatever charset is declared, are ``unreadable``: ``could_not_read`` ("Could not read input
+    data", Znuny) or ``decode_error`` ("Error while decoding request content.", OTRS, OTOBO)."""
     try:
         length = int(headers.get("content-length", "0").strip() or 0)
     except ValueError:
@@ -151,21 +173,24 @@ def decode_input(
     form = content_type is None or re.match(
         r"\s*(application/x-www-form-urlencoded|multipart/form-data)", content_type, flags=re.IGNORECASE
     )
-    if not raw or form:
-        record.body = raw.decode("utf-8", "replace") if raw else None
+    if not raw:
         raise TransportError(500, "Could not read input data")
-    charset_match = re.match(
-        r"^.*charset=[\"']?([^\"']+)[\"']?$", content_type or "", flags=re.IGNORECASE | re.DOTALL
-    )
+    if form or (utf8_only and not _is_utf8(raw)):
+        record.body = raw.decode("utf-8", "replace")
+        raise _unreadable(unreadable)
+    charset_match = re.match(r"^.*charset=[\"']?([^\"']+)[\"']?$", content_type or "", flags=re.IGNORECASE | re.DOTALL)
     charset = charset_match.group(1).strip() if charset_match else ""
     try:
         if charset and not re.fullmatch(r"utf-?8", charset, flags=re.IGNORECASE):
             text = raw.decode(charset)
         else:
             text = raw.decode("utf-8")
-    except (LookupError, UnicodeDecodeError):
+    except LookupError:
         record.body = raw.decode("utf-8", "replace")
         raise TransportError(500, "Error while decoding request content.") from None
+    except UnicodeDecodeError:
+        record.body = raw.decode("utf-8", "replace")
+        raise _unreadable("decode_error") from None
     text = text.lstrip("\ufeff")
     try:
         decoded = _booleans_to_numbers(json.loads(text, parse_constant=_reject_constant))

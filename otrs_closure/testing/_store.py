@@ -345,7 +345,7 @@ class Store:
         """Queue an agent notification to the owner, unless the owner acted (sent at request end);
         returns the agent notified."""
         owner = self.agents.get(ticket.owner_id)
-        if owner is None or owner.user_id == user_id or not owner.valid:
+        if owner is None or owner.user_id in (user_id, 1) or not owner.valid:  # root gets none
             return None
         self._notifications.append((ticket, notification, owner))
         return owner
@@ -449,7 +449,7 @@ class Store:
         self.history_add(ticket, "Move", f"%%{queue.name}%%{queue.queue_id}%%{old.name}%%{old.queue_id}", user_id)
 
     def lock_set(self, ticket: Ticket, lock_id: int, user_id: int, *, step: WriteStep | None = WriteStep.LOCK) -> None:
-        """TicketLockSet: no-op when unchanged; Lock/Unlock history; first lock remembered."""
+        """TicketLockSet: no-op when unchanged; Lock/Unlock history; an unlock notifies the owner."""
         if step is not None:
             self.maybe_fail(step, ticket)
         if ticket.lock_id == lock_id:
@@ -457,7 +457,14 @@ class Store:
         ticket.lock_id = lock_id
         self._touch(ticket, user_id)
         name = LOCKS[lock_id]
+        if name == "unlock" and self.profile.owner_reset_on_unlock and ticket.owner_id != 1:
+            # OTOBO hands an unlocked ticket back to root@localhost (the row's snapshot is taken
+            # from the ticket cache, still showing the old owner)
+            self.history_add(ticket, "OwnerUpdate", "Reset owner to root@localhost.", user_id)
+            ticket.owner_id = 1
         self.history_add(ticket, "Unlock" if name == "unlock" else "Lock", f"%%{name}", user_id)
+        if name == "unlock":  # TicketLockSet's NotificationLockTimeout, to the owner unless they acted
+            self._notify(ticket, "Ticket lock timeout notification", user_id)
 
     def type_set(self, ticket: Ticket, type_: NamedItem, user_id: int) -> None:
         """TicketTypeSet."""
@@ -487,7 +494,7 @@ class Store:
         ticket.state_id = state.state_id
         self._touch(ticket, user_id)
         self.history_add(ticket, "StateUpdate", f"%%{old.name}%%{state.name}%%", user_id)
-        if not state.type_name.lower().startswith("pending"):
+        if not state.type_name.lower().startswith("pending") and self.profile.pending_time_reset:
             ticket.until_time = 0
             self.history_add(ticket, "SetPendingTime", "%%00-00-00 00:00", user_id)
 
@@ -561,7 +568,9 @@ class Store:
         note notification to the owner."""
         if fail:
             self.maybe_fail(WriteStep.ARTICLE, ticket)
-        content_type, body, before, after = mime_body(content_type, mime_type, charset, body)
+        content_type, body, before, after = mime_body(
+            content_type, mime_type, charset, body, spaced=self.profile.charset_spaces_core
+        )
         now = self.clock.epoch()
         article = Article(
             article_id=self.next_article_id,
@@ -578,7 +587,7 @@ class Store:
             body=body,
             content_type=content_type,
             mime_type=content_mime_type(content_type),
-            charset=content_charset(content_type),
+            charset=content_charset(content_type, spaced=self.profile.charset_spaces_core),
             create_time=now,
             create_by=user_id,
             article_type_id=article_type_id,

@@ -11,7 +11,7 @@ from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, Per
 from otrs_closure.testing._operations._checks import article_type_of
 from otrs_closure.testing._operations._common import Data
 from otrs_closure.testing._operations._perl import as_list, has_data, hash_with_data, int_param, text_of, truthy
-from otrs_closure.testing._store import Store, article_type_channel, channel_id, sender_type_id
+from otrs_closure.testing._store import SENDER_TYPES, Store, article_type_channel, channel_id, sender_type_id
 
 
 def article_attachments(article: dict[str, Any]) -> list[Attachment]:
@@ -125,6 +125,14 @@ def create_article(
     return created
 
 
+def answer_article_id(store: Store, article: Article) -> int | str:
+    """The ArticleID as the answer carries it: a number, except that 6+ servers send a customer
+    article's id as a string (its Perl scalar was used as a string on that path)."""
+    if store.profile.customer_article_id_string and SENDER_TYPES.get(article.sender_type_id) == "customer":
+        return str(article.article_id)
+    return article.article_id
+
+
 def set_dynamic_fields(store: Store, ticket: Ticket, article: Article | None, items: list[Any], user_id: int) -> None:
     for item in items:
         field = store.dynamic_fields[text_of(item["Name"])]
@@ -140,7 +148,7 @@ def finish_articles(store: Store, ticket: Ticket, created: Article, article: dic
         store.account_time(ticket, created, float(text_of(article["TimeUnit"]).replace(",", ".")), user_id)
 
 
-def article_ids_answer(answer: Data, article_ids: list[int]) -> Data:
+def article_ids_answer(answer: Data, article_ids: list[int | str]) -> Data:
     if len(article_ids) > 1:
         answer["ArticleIDs"] = article_ids
     elif len(article_ids) == 1:

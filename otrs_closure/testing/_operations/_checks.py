@@ -249,7 +249,7 @@ def check_dynamic_fields(store: Store, items: list[Any], has_article: bool, op: 
         for needed in ("Name", "Value"):
             value = item.get(needed)
             if value is None or not (is_string(value) or isinstance(value, list)):
-                gap = "  " if create else " "
+                gap = "  " if op in store.profile.double_space_ops else " "
                 return error(op, "MissingParameter", f"{op}: DynamicField->{needed}{gap}parameter is missing!")
         field = store.dynamic_fields.get(text_of(item["Name"]))
         if field is None or not field.valid or field.object_type not in ("Ticket", "Article"):
@@ -262,9 +262,8 @@ def check_dynamic_fields(store: Store, items: list[Any], has_article: bool, op: 
 
 
 def check_attachment(profile: Profile, item: Any, has_article: bool, op: str) -> Data | None:
-    """``_CheckAttachment`` of a top-level attachment (base64 is never checked; TicketCreate's
-    variant has a double space in its missing-parameter message)."""
-    create = op == "TicketCreate"
+    """``_CheckAttachment`` of a top-level attachment (base64 is never checked; some variants
+    have a double space in their missing-parameter message)."""
     if not hash_with_data(item):
         raise OperationFault(f"{op}: Ticket->Attachment parameter is invalid!")
     trim(item)
@@ -272,7 +271,7 @@ def check_attachment(profile: Profile, item: Any, has_article: bool, op: str) ->
         return error(op, "MissingParameter", f"{op}: To create an attachment an article is needed!")
     for needed in ("Content", "ContentType", "Filename"):
         if not has_data(item.get(needed)):
-            gap = "  " if create else " "
+            gap = "  " if op in profile.double_space_ops else " "
             return error(op, "MissingParameter", f"{op}: Attachment->{needed}{gap}parameter is missing!")
     if not valid_content_type(profile, item, op, optional_charset=True):
         return error(op, "InvalidParameter", f"{op}: Attachment->ContentType is invalid!")

@@ -131,6 +131,8 @@ def _extended(store: Store, ticket: Ticket) -> dict[str, Any]:
     if closed_at is not None:
         extra["Closed"] = clock.render(closed_at)
         extra["SolutionInMin"] = max(0, (closed_at - ticket.create_time) // 60)
+        if store.profile.ticket_get_generation == 5:
+            extra["SolutionTime"] = extra["Closed"]
     for article in sorted(ticket.articles, key=lambda a: (a.create_time, a.article_id)):
         if SENDER_TYPES.get(article.sender_type_id) == "agent" and article.is_visible_for_customer:
             extra["FirstResponse"] = clock.render(article.create_time)
@@ -176,6 +178,18 @@ def attachment_index(
     return [(file_id, att) for file_id, att in index if file_id not in excluded]
 
 
+def _html_body_id(article: Article) -> str:
+    """FileID of the article's HTML body part (``file-2``/``file-1.html``, inline), or ``""``."""
+    for file_id, att in attachment_index(article):
+        if (
+            (re.fullmatch(r"file-[12]", att.filename) or att.filename == "file-1.html")
+            and _has(att.content_type, "text/html")
+            and att.disposition == "inline"
+        ):
+            return file_id
+    return ""
+
+
 def _has(content_type: str, mime: str) -> bool:
     return re.search(re.escape(mime), content_type, flags=re.IGNORECASE) is not None
 
@@ -206,6 +220,10 @@ def render_article(
         index = attachment_index(article, exclude_plain_text=True, exclude_html_body=not html_body_attachment)
     if attachments and index:
         data["Attachment"] = [_attachment(store, file_id, a, attachment_contents) for file_id, a in index]
+    if attachments and store.profile.ticket_get_generation == 5:
+        html = _html_body_id(article)
+        if html:  # OTRS 5's ArticleAttachmentIndex reports where the HTML body is
+            data["AttachmentIDOfHTMLBody"] = html
     if dynamic_fields:
         if store.profile.ticket_get_generation == 5:  # ArticleGet there returns the ticket's fields too
             ticket = store.tickets[article.ticket_id]
@@ -416,12 +434,9 @@ def render_session_data(store: Store, session: Session) -> list[dict[str, Any]]:
     if session.user_type == "User":
         user = store.agent_by_login(session.login)
         assert user is not None
-        values: dict[str, Any] = {
-            "AdminCommunicationLogPageShown": "25",
-            "AdminDynamicFieldsOverviewPageShown": "25",
+        computed: dict[str, Any] = {
             "ChangeTime": clock.render(user.create_time),
             "CreateTime": clock.render(user.create_time),
-            "UserCreateNextMask": "",
             "UserEmail": user.email,
             "UserFirstname": user.first_name,
             "UserFullname": user.full_name,
@@ -429,16 +444,13 @@ def render_session_data(store: Store, session: Session) -> list[dict[str, Any]]:
             "UserLastLogin": str(user.last_login or int(session.created)),
             "UserLastLoginTimestamp": clock.render(user.last_login or session.created),
             "UserLastPwChangeTime": str(user.create_time),
-            "UserLastViewsLimit": "5",
-            "UserLastViewsPosition": "Avatar",
             "UserLastname": user.last_name,
             "UserLogin": user.login,
-            "UserLoginFailed": "0",
-            "UserRefreshTime": "0",
-            "UserTicketOverviewMediumPageShown": "20",
-            "UserTicketOverviewPreviewPageShown": "15",
-            "UserTicketOverviewSmallPageShown": "25",
             "UserTitle": None,
+        }
+        values: dict[str, Any] = {
+            key: computed.get(key) if constant is None else constant
+            for key, constant in store.profile.session_agent_keys.items()
         }
     else:
         customer = store.customers[session.login]

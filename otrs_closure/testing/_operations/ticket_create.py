@@ -6,7 +6,7 @@ from typing import Any
 
 from otrs_closure.testing._entities import Agent
 from otrs_closure.testing._faults import OperationFault, PerlDie
-from otrs_closure.testing._operations._articles import create_article, set_dynamic_fields
+from otrs_closure.testing._operations._articles import answer_article_id, create_article, set_dynamic_fields
 from otrs_closure.testing._operations._checks import (
     check_attachment,
     check_dynamic_fields,
@@ -157,7 +157,7 @@ def _ticket_create_writes(
     ticket_fields = [i for i in dynamic_fields if store.dynamic_fields[text_of(i["Name"])].object_type == "Ticket"]
     article_fields = [i for i in dynamic_fields if store.dynamic_fields[text_of(i["Name"])].object_type == "Article"]
     set_dynamic_fields(store, ticket, None, ticket_fields, user_id)
-    article_ids: list[int] = []
+    article_ids: list[int | str] = []
     for article in articles:
         if truthy(article.get("ArticleSend")) and not truthy(article.get("From")):
             from_ = "Znuny System <znuny@localhost>"
@@ -177,7 +177,7 @@ def _ticket_create_writes(
         created = create_article(
             store, ticket, article, from_=from_, to=to, cc=cc, bcc=bcc, user_id=user_id, top_attachments=attachments
         )
-        article_ids.append(created.article_id)
+        article_ids.append(answer_article_id(store, created))
         if truthy(article.get("TimeUnit")):
             store.account_time(ticket, created, float(text_of(article["TimeUnit"]).replace(",", ".")), user_id)
         set_dynamic_fields(store, ticket, created, article_fields, user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from otrs_closure.testing._entities import Agent, Article, CustomerUser, Ticket
@@ -52,6 +53,24 @@ def _select_articles(
     return articles
 
 
+def _select_articles_otrs5(
+    ticket: Ticket, user: Agent | CustomerUser, senders: Any, order: str, limit: Any
+) -> list[Article]:
+    """OTRS 5's ArticleGet: only a *list* of sender types filters (unknown names are skipped, and
+    none left means no filter); ``DESC`` reverses the creation order; ArticleLimit is the SQL LIMIT."""
+    articles = sorted(ticket.articles, key=lambda a: (a.create_time, a.article_id))
+    if isinstance(user, CustomerUser):
+        articles = [a for a in articles if a.is_visible_for_customer]
+    if isinstance(senders, list):
+        wanted = {sender_type_id(text_of(s)) for s in senders if is_string(s)} - {None}
+        if wanted:
+            articles = [a for a in articles if a.sender_type_id in wanted]
+    if order == "DESC":
+        articles = list(reversed(articles))
+    count = int(perl_number(limit))
+    return articles[:count] if count > 0 else articles
+
+
 def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
     """TicketGet: ``{"Ticket": [...]}`` in request order."""
     op = "TicketGet"
@@ -65,6 +84,10 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
     ids = _ticket_ids(data["TicketID"])
     if ids is None:
         return error(op, "WrongStructure", "TicketGet: Structure for TicketID is not correct!")
+    if store.profile.ticket_get_integer_ids and not all(
+        is_string(i) and re.fullmatch(r"[1-9]\d*", text_of(i)) for i in ids
+    ):
+        return error(op, "WrongStructure", "TicketGet: Invalid ticket ID parameter(s) found!")
     tickets: list[Ticket] = []
     for ticket_id in ids:
         ticket = store.ticket_by_id(ticket_id)
@@ -89,7 +112,10 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
     for ticket in tickets:
         rendered = render_ticket(store, ticket, dynamic_fields=with_dfs, extended=extended)
         if all_articles:
-            articles = _select_articles(ticket, user, sender_types, order, limit)
+            if store.profile.ticket_get_generation == 5:
+                articles = _select_articles_otrs5(ticket, user, raw_senders, order, limit)
+            else:
+                articles = _select_articles(ticket, user, sender_types, order, limit)
             if articles:
                 rendered["Article"] = [
                     render_article(

@@ -270,7 +270,7 @@ def _search_permitted(store: Store, user: Agent | CustomerUser, ticket: Ticket) 
 def _search_filters(store: Store, data: dict[str, Any]) -> list[Callable[[Ticket], bool]]:
     """Every criterion of the search as a ticket predicate (raises SearchFailed for 'no result')."""
     filters: list[Callable[[Ticket], bool]] = []
-    ids = _search_values(data, "TicketID")
+    ids = _search_values(data, "TicketID") if store.profile.search_by_ticket_id else None
     if ids is not None:
         wanted_ids = _integers(ids)
         filters.append(lambda t: t.ticket_id in wanted_ids)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from otrs_closure.testing._entities import Agent, Article, CustomerUser, Queue, State, Ticket
 from otrs_closure.testing._faults import WRITE_FAULTSTRINGS, OperationFault, WriteStep
 from otrs_closure.testing._operations._articles import (
+    answer_article_id,
     article_ids_answer,
     create_article,
     finish_articles,
@@ -56,7 +57,7 @@ def ticket_update(store: Store, data: Any, ctx: OpContext) -> Data:
         # TicketIDLookup: exact match on the number as sent (no trimming)
         number = text_of(data["TicketNumber"])
         ticket = next((t for t in store.tickets.values() if t.ticket_number == number), None)
-        answer_id: Any = str(ticket.ticket_id) if ticket else None
+        answer_id: Any = ticket.ticket_id if ticket else None  # TicketIDLookup's value: a number
     else:
         answer_id = data["TicketID"]
         ticket = store.ticket_by_id(answer_id)
@@ -257,7 +258,7 @@ def _ticket_update_writes(
                 agent = _found(store.agent_by_id(t[f"{key}ID"]), step)
             if agent is not None:
                 setter(ticket, agent, user_id)
-    article_ids: list[int] = []
+    article_ids: list[int | str] = []
     created_articles: list[Article] = []
     pending_attachments: list[dict[str, Any]] | None = attachments
     for article in articles:
@@ -294,7 +295,7 @@ def _ticket_update_writes(
         )
         pending_attachments = None
         finish_articles(store, ticket, created, article, user_id)
-        article_ids.append(created.article_id)
+        article_ids.append(answer_article_id(store, created))
         created_articles.append(created)
     if dynamic_fields:
         set_dynamic_fields(store, ticket, created_articles[0] if created_articles else None, dynamic_fields, user_id)
