@@ -165,6 +165,8 @@ def configured_systems(environ: Mapping[str, str] | None = None) -> list[LabSyst
     names_text = env.get(LAB_SYSTEMS_ENV, "").strip()
     if not lab and not names_text:
         return []
+    if lab and not (Path(lab) / "up.sh").is_file():
+        raise ValueError(f"{LAB_ENV}={lab!r} is not the lab folder (no up.sh there)")
     if not names_text:
         return list(SYSTEMS.values())
     names = [n.strip() for n in names_text.split(",") if n.strip()]

@@ -80,6 +80,33 @@ def test_departures_are_well_formed() -> None:
     assert len({step.name for step in CORPUS}) == len(CORPUS)
 
 
+def test_lab_configuration(tmp_path: Path) -> None:
+    """Offline: which systems the environment names, and a wrong lab path or name is an error."""
+    assert configured_systems({}) == []
+    (tmp_path / "up.sh").write_text("", encoding="utf-8")
+    everything = configured_systems({"OTRS_CLOSURE_TEST_LAB": str(tmp_path)})
+    assert [s.name for s in everything] == ["znuny65", "otrs6", "otobo", "otrs5", "znuny7"]
+    some = configured_systems({"OTRS_CLOSURE_TEST_LAB_SYSTEMS": "otrs6, znuny7"})
+    assert [(s.name, s.profile, s.url) for s in some] == [
+        (
+            "otrs6",
+            "otrs-6.0.30",
+            "http://127.0.0.1:8091/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST",
+        ),
+        (
+            "znuny7",
+            "znuny-7.1.7",
+            "http://127.0.0.1:8094/znuny/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST",
+        ),
+    ]
+    with pytest.raises(ValueError, match="unknown lab system"):
+        configured_systems({"OTRS_CLOSURE_TEST_LAB_SYSTEMS": "otrs4"})
+    with pytest.raises(ValueError, match="not the lab folder"):
+        configured_systems({"OTRS_CLOSURE_TEST_LAB": str(tmp_path / "nowhere")})
+    for system in everything:  # every lab system has a fake profile
+        assert FakeZnuny(profile=system.profile).profile.script_path == f"/{system.prefix}/nph-genericinterface.pl"
+
+
 @pytest.mark.live
 @pytest.mark.parametrize("system", SYSTEMS or [None], ids=[s.name for s in SYSTEMS] or ["no-lab"])
 def test_fake_answers_like_the_real_system(system: LabSystem | None) -> None:

@@ -1,6 +1,7 @@
 """FakeZnuny: the public face of the fake server (setup helpers, doors, faults, assertions).
 
-One instance is one Znuny with one web service. Tests seed it (``service_desk()``,
+One instance is one server -- of the system its profile names, Znuny 6.5.15 by default --
+with one web service. Tests seed it (``service_desk()``,
 ``like_recordings()`` or the ``add_*`` helpers), talk to it over HTTP through
 :meth:`FakeZnuny.mock` (in-process, ``responses``) or :meth:`FakeZnuny.serve` (loopback
 TCP), script trouble with :meth:`FakeZnuny.inject` / :meth:`FakeZnuny.fail_write`, and check
