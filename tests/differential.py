@@ -103,7 +103,10 @@ class Target:
             answer = self.http.post(
                 self.url + "/Session", json={key: user, "Password": self.passwords[user]}, timeout=60
             )
-            self.sessions[user] = answer.json()["SessionID"]
+            try:
+                self.sessions[user] = answer.json()["SessionID"]
+            except (ValueError, KeyError):
+                raise AssertionError(f"{self.name}: SessionCreate as {user} failed: {answer.text[:300]!r}") from None
         return self.sessions[user]
 
     def tid(self, name: str) -> str:
@@ -1292,6 +1295,25 @@ def _corpus() -> list[Step]:
             lambda t: Request("GET", "/Ticket/1", query={"SessionID": t.sid()}, webservice="NoExisteWS"),
         )
     )
+
+    # ------------------------------------- TicketGet's article selection, on a ticket with many
+    add(Step("get_limit_1", _ticket_get("native", AllArticles=1, ArticleLimit=1)))
+    add(Step("get_limit_2_desc", _ticket_get("native", AllArticles=1, ArticleLimit=2, ArticleOrder="DESC")))
+    add(Step("get_desc_no_limit", _ticket_get("native", AllArticles=1, ArticleOrder="DESC")))
+    add(Step("get_limit_0", _ticket_get("native", AllArticles=1, ArticleLimit=0)))
+    add(Step("get_limit_more_than_articles", _ticket_get("native", AllArticles=1, ArticleLimit=99)))
+    add(Step("get_sender_list", _ticket_get("native", AllArticles=1, ArticleSenderType=["agent", "customer"])))
+    add(Step("get_sender_list_unknown", _ticket_get("native", AllArticles=1, ArticleSenderType=["nadie", "agent"])))
+    add(
+        Step(
+            "get_sender_customer_desc_limit",
+            _ticket_get("attach", AllArticles=1, ArticleSenderType="customer", ArticleOrder="DESC", ArticleLimit=1),
+        )
+    )
+    add(
+        Step("get_html_body_as_attachment", _ticket_get("attach", AllArticles=1, Attachments=1, HTMLBodyAsAttachment=1))
+    )
+    add(Step("get_everything_at_once", _all("attach", Extended=1, ArticleOrder="DESC", ArticleLimit=3)))
 
     # ------------------------------------------------------- final read-backs
     for name in (

@@ -351,3 +351,25 @@ def test_a_whole_run_can_pick_the_profile(tmp_path: Any) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+@pytest.mark.parametrize("profile", ["otrs5", "otrs6"])
+def test_session_limits_apply_to_the_web_service_only_on_otrs5(profile: str) -> None:
+    """OTRS 5 refuses a 21st session of one agent within 10 minutes (AgentSessionPerUserLimit,
+    as an AuthFail); 6+ exempt GenericInterface sessions. Ten minutes later it works again."""
+    fake = FakeZnuny.service_desk(profile=profile, frozen_clock=True)
+    login = {"UserLogin": "tecnico1", "Password": PASSWORDS["tecnico1"]}
+    with fake.mock() as url:
+        answers = [requests.post(f"{url}/Session", json=login, timeout=10).json() for _ in range(21)]
+        other = requests.post(
+            f"{url}/Session", json={"UserLogin": "lector", "Password": PASSWORDS["lector"]}, timeout=10
+        )
+        fake.advance(601)
+        later = requests.post(f"{url}/Session", json=login, timeout=10).json()
+    assert all("SessionID" in a for a in answers[:20]) and "SessionID" in other.json() and "SessionID" in later
+    if profile == "otrs5":
+        assert answers[20] == {
+            "Error": {"ErrorCode": "SessionCreate.AuthFail", "ErrorMessage": "SessionCreate: Authorization failing!"}
+        }
+    else:
+        assert "SessionID" in answers[20]

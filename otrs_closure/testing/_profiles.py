@@ -195,6 +195,9 @@ class Profile:
     pending_time_reset: bool
     #: Whether an unlock hands the ticket back to root@localhost (OTOBO's Ticket::OwnerResetOnUnlock).
     owner_reset_on_unlock: bool
+    #: Whether SessionCreate obeys the session limits (20 per user, 100 in all, active in the
+    #: last 10 minutes): OTRS 5 answers AuthFail beyond them; 6+ exempt GenericInterface sessions.
+    session_limits: bool
     #: Whether TicketSearch knows the ``TicketID`` criterion (OTRS 5's ignores it).
     search_by_ticket_id: bool
     #: Operations whose "X->Y  parameter is missing!" messages carry a double space.
@@ -268,6 +271,7 @@ ZNUNY_6_5_15 = Profile(
     query_modern=True,
     pending_time_reset=True,
     owner_reset_on_unlock=False,
+    session_limits=False,
     search_by_ticket_id=True,
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
@@ -312,6 +316,7 @@ ZNUNY_6_5_10 = Profile(
     query_modern=True,
     pending_time_reset=True,
     owner_reset_on_unlock=False,
+    session_limits=False,
     search_by_ticket_id=True,
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
@@ -364,6 +369,7 @@ ZNUNY_7_1_7 = Profile(
     query_modern=True,
     pending_time_reset=True,
     owner_reset_on_unlock=False,
+    session_limits=False,
     search_by_ticket_id=True,
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
@@ -411,6 +417,7 @@ OTRS_6_0_30 = Profile(
     query_modern=True,
     pending_time_reset=False,
     owner_reset_on_unlock=False,
+    session_limits=False,
     search_by_ticket_id=True,
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
@@ -463,6 +470,7 @@ OTOBO_11_0_6 = Profile(
     query_modern=True,
     pending_time_reset=False,
     owner_reset_on_unlock=True,
+    session_limits=False,
     search_by_ticket_id=True,
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="empty_500",
@@ -506,6 +514,7 @@ OTRS_5_0_8 = Profile(
     query_modern=False,
     pending_time_reset=False,
     owner_reset_on_unlock=False,
+    session_limits=True,
     search_by_ticket_id=False,
     double_space_ops=frozenset({"TicketCreate", "TicketUpdate"}),
     unknown_webservice="close",

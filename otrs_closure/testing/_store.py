@@ -261,6 +261,17 @@ class Store:
                 agent.last_login = int(session.created)
         return session
 
+    def session_limit_reached(self, user_type: str, login: str) -> bool:
+        """OTRS 5's AuthSession limits, which 6+ skip for GenericInterface sessions: at most
+        ``AgentSessionPerUserLimit`` (20) sessions per user and ``AgentSessionLimit`` (100)
+        in all (customers alike) active within ``SessionActiveTime`` (600 s; a GI session's last
+        request is its creation)."""
+        if not self.profile.session_limits:
+            return False
+        since = self.clock.now() - 600
+        active = [s for s in self.sessions.values() if s.user_type == user_type and not s.removed and s.created > since]
+        return len(active) >= 100 or sum(1 for s in active if s.login == login) >= 20
+
     def check_session(self, session_id: Any, remote_addr: str | None = None) -> Session | None:
         """CheckSessionID: unknown, removed, expired (idle from creation) or foreign IP -> None."""
         session = self.sessions.get(str(session_id))

@@ -134,7 +134,7 @@ def _extended(store: Store, ticket: Ticket) -> dict[str, Any]:
         if store.profile.ticket_get_generation == 5:
             extra["SolutionTime"] = extra["Closed"]
     for article in sorted(ticket.articles, key=lambda a: (a.create_time, a.article_id)):
-        if SENDER_TYPES.get(article.sender_type_id) == "agent" and article.is_visible_for_customer:
+        if SENDER_TYPES.get(article.sender_type_id) == "agent" and _answers_customer(store, article):
             extra["FirstResponse"] = clock.render(article.create_time)
             break
     for entry in ticket.history:
@@ -142,6 +142,15 @@ def _extended(store: Store, ticket: Ticket) -> dict[str, Any]:
             extra["FirstLock"] = clock.render(entry.create_time)
             break
     return extra
+
+
+def _answers_customer(store: Store, article: Article) -> bool:
+    """Whether an agent article counts as the first response: customer-visible (6+), or on
+    OTRS 5 of type email-external, note-external, phone, fax or sms (not ``webrequest``)."""
+    if store.profile.ticket_get_generation == 5:
+        name = ARTICLE_TYPES.get(article.article_type_id, "")
+        return name.startswith(("email-ext", "note-ext")) or name in ("phone", "fax", "sms")
+    return bool(article.is_visible_for_customer)
 
 
 def _number(value: float) -> int | float:

@@ -18,12 +18,12 @@ def session_create(store: Store, data: Any, ctx: OpContext) -> Data:
         return error(op, "MissingParameter", "SessionCreate: Password parameter is missing!")
     if truthy(data.get("UserLogin")):
         agent = store.auth_agent(data["UserLogin"], data["Password"])
-        if agent is not None:
+        if agent is not None and not store.session_limit_reached("User", agent.login):
             session = store.create_session("User", agent.login, remote_addr=ctx.remote_addr, user_agent=ctx.user_agent)
             return {"SessionID": session.session_id}
     elif truthy(data.get("CustomerUserLogin")):
         customer = store.auth_customer(data["CustomerUserLogin"], data["Password"])
-        if customer is not None:
+        if customer is not None and not store.session_limit_reached("Customer", customer.login):
             session = store.create_session(
                 "Customer", customer.login, remote_addr=ctx.remote_addr, user_agent=ctx.user_agent
             )

@@ -99,7 +99,8 @@ def ticket_get(store: Store, data: Any, ctx: OpContext) -> Data:
     all_articles = truthy(data.get("AllArticles"))
     with_attachments = truthy(data.get("Attachments"))
     contents = truthy(data["GetAttachmentContents"]) if data.get("GetAttachmentContents") is not None else True
-    html_body = truthy(data.get("HTMLBodyAsAttachment"))
+    # OTRS 5's TicketGet has no HTMLBodyAsAttachment: the HTML body part is always left out
+    html_body = truthy(data.get("HTMLBodyAsAttachment")) and store.profile.ticket_get_generation != 5
     raw_senders = data.get("ArticleSenderType")
     sender_types: list[Any] | None = None
     if isinstance(raw_senders, list) and raw_senders:
