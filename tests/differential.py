@@ -1263,7 +1263,7 @@ def _corpus() -> list[Step]:
             lambda t: Request(
                 "POST",
                 "/Session",
-                raw=json.dumps({"UserLogin": "tecnico1", "Password": t.passwords["tecnico1"]}).encode(),
+                raw=json.dumps({"UserLogin": "root@localhost", "Password": t.passwords["root@localhost"]}).encode(),
                 content_type="text/plain",
             ),
         )

@@ -38,7 +38,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
-    "Action", "Rule", "Exchange", "FaultProxy", "matches", "NOTE_UPDATE", "OWNER_UPDATE", "TICKET_GET", "SCENARIOS",
+    "Action",
+    "Rule",
+    "Exchange",
+    "FaultProxy",
+    "matches",
+    "NOTE_UPDATE",
+    "OWNER_UPDATE",
+    "TICKET_GET",
+    "SCENARIOS",
 ]
 
 _HOP_BY_HOP = {
@@ -118,9 +126,16 @@ def matches(method: str | None = None, path_re: str | None = None, *needles: byt
 class FaultProxy:
     """The proxy; a context manager that starts and stops its server thread."""
 
-    def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None,
-                 rewrite: Callable[[str, str, bytes], bytes] | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        rewrite: Callable[[str, str, bytes], bytes] | None = None,
+    ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("upstream must be an http(s) URL")
@@ -146,10 +161,17 @@ class FaultProxy:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}{self.upstream_prefix}"
 
-    def add(self, action: Action, match: Matcher | None = None, *, nth: int = 1, times: int = 1,
-            retry_after: int = 1, forward: bool = False) -> Rule:
-        rule = Rule(action, match or (lambda *_: True), nth=nth, times=times, retry_after=retry_after,
-                    forward=forward)
+    def add(
+        self,
+        action: Action,
+        match: Matcher | None = None,
+        *,
+        nth: int = 1,
+        times: int = 1,
+        retry_after: int = 1,
+        forward: bool = False,
+    ) -> Rule:
+        rule = Rule(action, match or (lambda *_: True), nth=nth, times=times, retry_after=retry_after, forward=forward)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -163,8 +185,9 @@ class FaultProxy:
         return [e for e in self.log if e.action is not None]
 
     def start(self) -> FaultProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="faultproxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="faultproxy", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -192,12 +215,14 @@ class FaultProxy:
         with self._lock:
             self.log.append(Exchange(*args))
 
-    def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
-                 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    def _forward(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
         conn: http.client.HTTPConnection
         if self.upstream_tls:
-            conn = http.client.HTTPSConnection(self.upstream_host, self.upstream_port, timeout=self.timeout,
-                                               context=self.ssl_context)
+            conn = http.client.HTTPSConnection(
+                self.upstream_host, self.upstream_port, timeout=self.timeout, context=self.ssl_context
+            )
         else:
             conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=self.timeout)
         try:

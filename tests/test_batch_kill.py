@@ -43,12 +43,25 @@ def test_a_killed_process_resumes_from_its_journal(tmp_path: Path) -> None:
         report = tmp_path / "informe.json"
         env = {
             **os.environ,
-            "OTRS_CLOSURE_BASE_URL": root(fake), "OTRS_CLOSURE_USERNAME": "tecnico1",
-            "OTRS_CLOSURE_PASSWORD": "tecnico-pass", "OTRS_CLOSURE_OWNER_LOGIN": "agente.mesa",
+            "OTRS_CLOSURE_BASE_URL": root(fake),
+            "OTRS_CLOSURE_USERNAME": "tecnico1",
+            "OTRS_CLOSURE_PASSWORD": "tecnico-pass",
+            "OTRS_CLOSURE_OWNER_LOGIN": "agente.mesa",
             PASSWORD_VAR: ONBOARDING_PASSWORD,
         }
-        command = [sys.executable, "-m", "otrs_closure.cli", "batch", str(world.manifest), "--workers", "3",
-                   "--journal", str(journal), "--report", str(report)]
+        command = [
+            sys.executable,
+            "-m",
+            "otrs_closure.cli",
+            "batch",
+            str(world.manifest),
+            "--workers",
+            "3",
+            "--journal",
+            str(journal),
+            "--report",
+            str(report),
+        ]
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while closed_in_journal(journal) < 8 and time.monotonic() < deadline and proc.poll() is None:

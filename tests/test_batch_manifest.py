@@ -56,18 +56,32 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...] =
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any] | str]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return path
 
 
 GOOD_ROWS: list[dict[str, Any]] = [
     {"ticket_number": "2026112810000011", "kind": "service_request", "description": "Se reconfiguró la impresora."},
-    {"ticket_id": "7", "kind": "incident", "problem": "DNS no resuelve", "solution": "Reinicio del DNS",
-     "signed_scan": "formatos/firmado.pdf", "editable": "formatos/formato.docx"},
-    {"ticket_number": "2026112810000012", "kind": "user_onboarding", "description": "Alta en nómina",
-     "access_url": "https://nomina.example.gob.mx", "login": "mgarcia", "password_env": PASSWORD_VAR,
-     "signed_scan": "formatos/firmado.pdf", "editable": "formatos/formato.docx"},
+    {
+        "ticket_id": "7",
+        "kind": "incident",
+        "problem": "DNS no resuelve",
+        "solution": "Reinicio del DNS",
+        "signed_scan": "formatos/firmado.pdf",
+        "editable": "formatos/formato.docx",
+    },
+    {
+        "ticket_number": "2026112810000012",
+        "kind": "user_onboarding",
+        "description": "Alta en nómina",
+        "access_url": "https://nomina.example.gob.mx",
+        "login": "mgarcia",
+        "password_env": PASSWORD_VAR,
+        "signed_scan": "formatos/firmado.pdf",
+        "editable": "formatos/formato.docx",
+    },
 ]
 
 
@@ -112,24 +126,49 @@ def test_format_detection(folder: Path) -> None:
 
 def test_every_bad_row_is_reported_at_once(folder: Path) -> None:
     bad = [
-        {"ticket_number": "2026-11", "kind": "service_request", "description": "x"},                 # 2
-        {"ticket_number": "2026112810000021", "kind": "servicio", "description": "x"},               # 3
+        {"ticket_number": "2026-11", "kind": "service_request", "description": "x"},  # 2
+        {"ticket_number": "2026112810000021", "kind": "servicio", "description": "x"},  # 3
         {"ticket_number": "2026112810000022", "kind": "incident", "problem": "  ", "solution": "y"},  # 4
-        {"ticket_number": "2026112810000023", "kind": "service_request", "description": "x",
-         "signed_scan": "formatos/no_existe.pdf", "editable": "formatos/firmado.pdf"},               # 5
-        {"ticket_number": "2026112810000024", "kind": "user_onboarding", "description": "x",
-         "access_url": "nomina", "login": "u", "password_env": "NO_SUCH_VAR_FOR_TEST"},              # 6
-        {"kind": "service_request", "description": "x"},                                            # 7
-        {"ticket_number": "1", "ticket_id": "2", "kind": "service_request", "description": "x"},     # 8
-        {"ticket_id": "-3", "kind": "service_request", "description": "x"},                          # 9
-        {"ticket_number": "2026112810000025", "kind": "service_request", "description": "x",
-         "problem": "sobra"},                                                                        # 10
-        {"ticket_number": "2026112810000026", "kind": "service_request", "description": "x",
-         "signed_scan": "formatos/firmado.pdf"},                                                     # 11
-        {"ticket_number": "2026112810000027", "kind": "user_onboarding", "description": "x",
-         "access_url": "https://a.example", "login": "u", "password_env": PASSWORD_VAR},            # 12 (no formats)
-        {"ticket_number": "2026112810000028", "kind": "service_request", "description": "x",
-         "signed_scan": "formatos/formato.docx", "editable": "formatos/foto.png"},                   # 13
+        {
+            "ticket_number": "2026112810000023",
+            "kind": "service_request",
+            "description": "x",
+            "signed_scan": "formatos/no_existe.pdf",
+            "editable": "formatos/firmado.pdf",
+        },  # 5
+        {
+            "ticket_number": "2026112810000024",
+            "kind": "user_onboarding",
+            "description": "x",
+            "access_url": "nomina",
+            "login": "u",
+            "password_env": "NO_SUCH_VAR_FOR_TEST",
+        },  # 6
+        {"kind": "service_request", "description": "x"},  # 7
+        {"ticket_number": "1", "ticket_id": "2", "kind": "service_request", "description": "x"},  # 8
+        {"ticket_id": "-3", "kind": "service_request", "description": "x"},  # 9
+        {"ticket_number": "2026112810000025", "kind": "service_request", "description": "x", "problem": "sobra"},  # 10
+        {
+            "ticket_number": "2026112810000026",
+            "kind": "service_request",
+            "description": "x",
+            "signed_scan": "formatos/firmado.pdf",
+        },  # 11
+        {
+            "ticket_number": "2026112810000027",
+            "kind": "user_onboarding",
+            "description": "x",
+            "access_url": "https://a.example",
+            "login": "u",
+            "password_env": PASSWORD_VAR,
+        },  # 12 (no formats)
+        {
+            "ticket_number": "2026112810000028",
+            "kind": "service_request",
+            "description": "x",
+            "signed_scan": "formatos/formato.docx",
+            "editable": "formatos/foto.png",
+        },  # 13
     ]
     path = write_csv(folder / "m.csv", [GOOD_ROWS[0], *bad, GOOD_ROWS[1]])
     # rows shift by one: the good row is line 2
@@ -232,13 +271,22 @@ def test_jsonl_bad_lines_and_types(folder: Path) -> None:
     items, problems = load_manifest(write_jsonl(folder / "j.jsonl", rows))
     assert [i.ticket_number for i in items] == ["2026112810000051"]
     assert [(p.row, p.field) for p in problems] == [
-        (1, "line"), (2, "line"), (4, "ticket_id"), (5, "description"), (6, "extra"),
+        (1, "line"),
+        (2, "line"),
+        (4, "ticket_id"),
+        (5, "description"),
+        (6, "extra"),
     ]
 
 
 def test_request_size_is_checked_with_the_given_settings(folder: Path) -> None:
-    settings = ClosureSettings(base_url="http://x.invalid", username="u", password="p",  # type: ignore[arg-type]
-                               owner_login="o", max_request_bytes=500)
+    settings = ClosureSettings(
+        base_url="http://x.invalid",
+        username="u",
+        password="p",  # type: ignore[arg-type]
+        owner_login="o",
+        max_request_bytes=500,
+    )
     items, problems = load_manifest(write_csv(folder / "s.csv", [GOOD_ROWS[1]]), settings=settings)
     assert items == []
     assert [p.field for p in problems] == ["formats"] and "max_request_bytes" in problems[0].problem
@@ -254,20 +302,31 @@ def test_batch_item_and_invalid_results() -> None:
         BatchItem(attention=ServiceRequest(description="x"), ticket_number="1", ticket_id=1)
     item = BatchItem(attention=ServiceRequest(description="x"), ticket_id=5, row=3, source="m.csv")
     assert item.key == "id:5" and item.ticket == "TicketID 5" and item.where() == "m.csv:3"
-    problems = [RowProblem(4, "m.csv", "1", "kind", "bad"), RowProblem(4, "m.csv", "1", "description", "blank"),
-                RowProblem(2, "m.csv", None, "line", "not JSON")]
+    problems = [
+        RowProblem(4, "m.csv", "1", "kind", "bad"),
+        RowProblem(4, "m.csv", "1", "description", "blank"),
+        RowProblem(2, "m.csv", None, "line", "not JSON"),
+    ]
     results = BatchResult.invalid_rows(problems)
-    assert [(r.row, r.status, len(r.problems)) for r in results] == [(2, BatchStatus.INVALID, 1),
-                                                                      (4, BatchStatus.INVALID, 2)]
+    assert [(r.row, r.status, len(r.problems)) for r in results] == [
+        (2, BatchStatus.INVALID, 1),
+        (4, BatchStatus.INVALID, 2),
+    ]
     assert results[1].to_dict()["problems"][1]["field"] == "description"
     assert "kind: bad; description: blank" in results[1].describe()
 
 
 def test_journal_keys_and_advice(tmp_path: Path) -> None:
-    item = BatchItem(attention=ServiceRequest(description="x"), ticket_number="2026112810000061", row=2,
-                     source="m.csv", closure_id="oc-aaaaaaaaaaaa")
-    other_closure = BatchItem(attention=ServiceRequest(description="y"), ticket_number="2026112810000061",
-                              closure_id="oc-bbbbbbbbbbbb")
+    item = BatchItem(
+        attention=ServiceRequest(description="x"),
+        ticket_number="2026112810000061",
+        row=2,
+        source="m.csv",
+        closure_id="oc-aaaaaaaaaaaa",
+    )
+    other_closure = BatchItem(
+        attention=ServiceRequest(description="y"), ticket_number="2026112810000061", closure_id="oc-bbbbbbbbbbbb"
+    )
     path = tmp_path / "j.sqlite3"
     with Journal(path, server="http://a/ws") as j:
         assert not j.is_closed(item)

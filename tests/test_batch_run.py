@@ -41,16 +41,24 @@ def root(fake: FakeZnuny) -> str:
 
 
 def new_client(fake: FakeZnuny, **options: Any) -> ClosureClient:
-    values: dict[str, Any] = {"username": "tecnico1", "password": "tecnico-pass", "owner_login": "agente.mesa",
-                              **options}
+    values: dict[str, Any] = {
+        "username": "tecnico1",
+        "password": "tecnico-pass",
+        "owner_login": "agente.mesa",
+        **options,
+    }
     return ClosureClient(base_url=root(fake), sleep=lambda s: None, **values)
 
 
 @pytest.fixture
 def cli_env(fake_znuny: FakeZnuny, monkeypatch: pytest.MonkeyPatch) -> FakeZnuny:
     for name, value in {
-        "BASE_URL": root(fake_znuny), "USERNAME": "tecnico1", "PASSWORD": "tecnico-pass",
-        "OWNER_LOGIN": "agente.mesa", "RETRY_BACKOFF": "0", "RETRY_BACKOFF_MAX": "0",
+        "BASE_URL": root(fake_znuny),
+        "USERNAME": "tecnico1",
+        "PASSWORD": "tecnico-pass",
+        "OWNER_LOGIN": "agente.mesa",
+        "RETRY_BACKOFF": "0",
+        "RETRY_BACKOFF_MAX": "0",
     }.items():
         monkeypatch.setenv("OTRS_CLOSURE_" + name, value)
     monkeypatch.setenv(PASSWORD_VAR, ONBOARDING_PASSWORD)
@@ -80,10 +88,16 @@ def row_for(i: int, number: str, folder: Path) -> dict[str, Any]:
     if kind == "service_request":
         return {"ticket_number": number, "kind": kind, "description": f"Se atendió la solicitud {i}.", **files}
     if kind == "incident":
-        return {"ticket_number": number, "kind": kind, "problem": f"Problema {i}", "solution": f"Solución {i}",
-                **files}
-    return {"ticket_number": number, "kind": kind, "description": f"Alta {i}", "access_url": "https://n.example.mx",
-            "login": f"usuario{i}", "password_env": PASSWORD_VAR, **files}
+        return {"ticket_number": number, "kind": kind, "problem": f"Problema {i}", "solution": f"Solución {i}", **files}
+    return {
+        "ticket_number": number,
+        "kind": kind,
+        "description": f"Alta {i}",
+        "access_url": "https://n.example.mx",
+        "login": f"usuario{i}",
+        "password_env": PASSWORD_VAR,
+        **files,
+    }
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -115,8 +129,9 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def build_world(fake: FakeZnuny, folder: Path, n: int, *, already: int = 0, bad: bool = True,
-                failing: bool = True, fmt: str = "csv") -> World:
+def build_world(
+    fake: FakeZnuny, folder: Path, n: int, *, already: int = 0, bad: bool = True, failing: bool = True, fmt: str = "csv"
+) -> World:
     formats_folder(folder)
     valid = [fake.new_service_desk_ticket(title=f"Ticket {i}") for i in range(n)]
     rows = [row_for(i, number, folder) for i, (_, number) in enumerate(valid)]
@@ -126,16 +141,34 @@ def build_world(fake: FakeZnuny, folder: Path, n: int, *, already: int = 0, bad:
         nums = [number for _, number in bad_tickets]
         bad_rows = [
             {"ticket_number": nums[0], "kind": "service_request", "description": " "},
-            {"ticket_number": nums[1], "kind": "incident", "problem": "p", "solution": "s",
-             "signed_scan": "formatos/no_existe.pdf", "editable": "formatos/formato.docx"},
-            {"ticket_number": nums[2], "kind": "user_onboarding", "description": "d", "access_url": "https://x.mx",
-             "login": "l", "password_env": "OTRS_TEST_UNSET_VARIABLE", "signed_scan": "formatos/firmado.pdf",
-             "editable": "formatos/formato.docx"},
+            {
+                "ticket_number": nums[1],
+                "kind": "incident",
+                "problem": "p",
+                "solution": "s",
+                "signed_scan": "formatos/no_existe.pdf",
+                "editable": "formatos/formato.docx",
+            },
+            {
+                "ticket_number": nums[2],
+                "kind": "user_onboarding",
+                "description": "d",
+                "access_url": "https://x.mx",
+                "login": "l",
+                "password_env": "OTRS_TEST_UNSET_VARIABLE",
+                "signed_scan": "formatos/firmado.pdf",
+                "editable": "formatos/formato.docx",
+            },
             {"ticket_number": nums[3], "kind": "solicitud", "description": "d"},
             {"ticket_number": nums[4], "kind": "service_request", "description": "uno"},
             {"ticket_number": nums[4], "kind": "service_request", "description": "dos"},  # duplicate
-            {"ticket_number": nums[5], "kind": "service_request", "description": "d",
-             "signed_scan": "formatos/formato.docx", "editable": "formatos/firmado.pdf"},  # a DOCX is no scan
+            {
+                "ticket_number": nums[5],
+                "kind": "service_request",
+                "description": "d",
+                "signed_scan": "formatos/formato.docx",
+                "editable": "formatos/firmado.pdf",
+            },  # a DOCX is no scan
         ]
     fail_rows: list[dict[str, Any]] = []
     inaccessible = 0
@@ -159,8 +192,9 @@ def build_world(fake: FakeZnuny, folder: Path, n: int, *, already: int = 0, bad:
             for _, number in valid[:already]:
                 item = by_number[number]
                 client.close(ticket_number=number, attention=item.attention, formats=item.formats)
-    return World(manifest, valid, closed_before, [t for t, _ in bad_tickets], len(bad_rows) - 0, len(fail_rows),
-                 inaccessible)
+    return World(
+        manifest, valid, closed_before, [t for t, _ in bad_tickets], len(bad_rows) - 0, len(fail_rows), inaccessible
+    )
 
 
 class RecordingStderr(io.StringIO):
@@ -178,8 +212,9 @@ class RecordingStderr(io.StringIO):
 
 
 @pytest.mark.parametrize("n", [60, pytest.param(500, marks=pytest.mark.slow)])
-def test_manifest_closes_every_valid_row_exactly_once(cli_env: FakeZnuny, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+def test_manifest_closes_every_valid_row_exactly_once(
+    cli_env: FakeZnuny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
     fake = cli_env
     world = build_world(fake, tmp_path, n, already=n // 10)
     stderr = RecordingStderr(fake)
@@ -202,8 +237,14 @@ def test_manifest_closes_every_valid_row_exactly_once(cli_env: FakeZnuny, tmp_pa
 
     data = json.loads(report.read_text())
     already = len(world.already_closed)
-    assert data["counts"] == {"closed": n - already, "already_closed": already, "skipped_journal": 0,
-                              "failed": 2, "invalid": 7, "not_run": 0}
+    assert data["counts"] == {
+        "closed": n - already,
+        "already_closed": already,
+        "skipped_journal": 0,
+        "failed": 2,
+        "invalid": 7,
+        "not_run": 0,
+    }
     assert data["ok"] is False and data["total"] == n + 7 + 2
     failures = {f["ticket"]: f for f in data["failures"]}
     assert failures["2000010100000019"]["error"] == "TicketNotFound"
@@ -225,8 +266,9 @@ def test_jsonl_manifest_runs_the_same(cli_env: FakeZnuny, tmp_path: Path) -> Non
         assert_closed_once(cli_env.ticket(tid))
 
 
-def test_dry_run_and_strict_send_nothing(cli_env: FakeZnuny, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_and_strict_send_nothing(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     world = build_world(cli_env, tmp_path, 6)
     cli_env.clear_records()
     assert main(["batch", str(world.manifest), "--dry-run"]) == EXIT_INPUT
@@ -244,8 +286,9 @@ def test_dry_run_and_strict_send_nothing(cli_env: FakeZnuny, tmp_path: Path,
         assert_untouched(cli_env.ticket(tid))
 
 
-def test_exit_code_zero_only_when_every_row_is_closed(cli_env: FakeZnuny, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_code_zero_only_when_every_row_is_closed(
+    cli_env: FakeZnuny, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     world = build_world(cli_env, tmp_path, 9, already=3, bad=False, failing=False)
     assert main(["batch", str(world.manifest), "--report", "-"]) == EXIT_OK
     out = capsys.readouterr()
@@ -258,8 +301,9 @@ def test_exit_code_zero_only_when_every_row_is_closed(cli_env: FakeZnuny, tmp_pa
     assert [r for r in cli_env.requests if r.operation == "TicketUpdate"] == []
 
 
-def test_settings_and_manifest_errors_are_input_errors(cli_env: FakeZnuny, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_and_manifest_errors_are_input_errors(
+    cli_env: FakeZnuny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["batch", str(tmp_path / "no_existe.csv")]) == EXIT_INPUT
     world = build_world(cli_env, tmp_path, 2, bad=False, failing=False)
     assert main(["batch", str(world.manifest), "--workers", "0"]) == EXIT_INPUT
@@ -279,8 +323,9 @@ def test_a_journal_skips_finished_rows_without_a_request(cli_env: FakeZnuny, tmp
     assert cli_env.requests == []
     assert json.loads(report.read_text())["counts"]["skipped_journal"] == 10
     # --recheck asks the server (two reads a row), which finds each closure complete
-    assert main(["batch", str(world.manifest), "--journal", str(journal), "--recheck", "--report",
-                 str(report)]) == EXIT_OK
+    assert (
+        main(["batch", str(world.manifest), "--journal", str(journal), "--recheck", "--report", str(report)]) == EXIT_OK
+    )
     assert json.loads(report.read_text())["counts"]["already_closed"] == 10
     assert {r.operation for r in cli_env.requests} == {"SessionCreate", "TicketSearch", "TicketGet"}
     for tid, _ in world.valid:
@@ -321,9 +366,12 @@ def test_a_killed_batch_resumes_and_closes_every_ticket_once(fake_znuny: FakeZnu
         started = [e for e in entries if e.status == "started"]
     assert 0 < len(recorded_closed) < 40
     assert started, "the killed closure stays 'started' in the journal"
-    half_done = [tid for tid, _ in world.valid
-                 if len(fake_znuny.ticket(tid).articles_with_subject("Atendido")) == 1
-                 and fake_znuny.ticket(tid).owner != "agente.mesa"]
+    half_done = [
+        tid
+        for tid, _ in world.valid
+        if len(fake_znuny.ticket(tid).articles_with_subject("Atendido")) == 1
+        and fake_znuny.ticket(tid).owner != "agente.mesa"
+    ]
     assert half_done, "a ticket was left between its two writes"
 
     # the re-run (a new process would build a new client) finishes everything, once
@@ -382,8 +430,10 @@ def test_one_ticket_by_number_and_by_id_is_closed_once(fake_znuny: FakeZnuny) ->
 
 def test_a_systemic_failure_stops_the_batch(fake_znuny: FakeZnuny) -> None:
     tickets = [fake_znuny.new_service_desk_ticket() for _ in range(8)]
-    items = [BatchItem(attention=Incident(problem="p", solution="s"), ticket_id=t, row=i + 1)
-             for i, (t, _) in enumerate(tickets)]
+    items = [
+        BatchItem(attention=Incident(problem="p", solution="s"), ticket_id=t, row=i + 1)
+        for i, (t, _) in enumerate(tickets)
+    ]
     with new_client(fake_znuny, owner_login="nadie") as client:
         results = list(run_batch(client, items, workers=1))
     assert len(results) == 8
@@ -402,8 +452,9 @@ def test_a_systemic_failure_stops_the_batch(fake_znuny: FakeZnuny) -> None:
 
 def test_closing_the_iterator_early_starts_no_more_closures(fake_znuny: FakeZnuny) -> None:
     tickets = [fake_znuny.new_service_desk_ticket() for _ in range(30)]
-    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i)
-             for i, (t, _) in enumerate(tickets)]
+    items = [
+        BatchItem(attention=ServiceRequest(description="x"), ticket_id=t, row=i) for i, (t, _) in enumerate(tickets)
+    ]
     with new_client(fake_znuny) as client:
         gen = run_batch(client, items, workers=2)
         first = next(gen)
@@ -424,14 +475,19 @@ def test_python_items_without_closure_id_and_invalid_ones(fake_znuny: FakeZnuny,
     with pytest.raises(InputError):
         FormatFiles(signed_scan=missing, editable=missing)
     items = [BatchItem(attention=ServiceRequest(description="x"), ticket_number=number, row=1)]
-    with new_client(fake_znuny, require_formats=True) as client, \
-            Journal(tmp_path / "j.sqlite3", server=client.settings.service_url) as journal:
+    with (
+        new_client(fake_znuny, require_formats=True) as client,
+        Journal(tmp_path / "j.sqlite3", server=client.settings.service_url) as journal,
+    ):
         results = list(run_batch(client, items, journal=journal))
         assert [r.status for r in results] == [BatchStatus.INVALID]  # require_formats, nothing sent
         assert fake_znuny.requests == []
     with new_client(fake_znuny) as client:
-        results = list(client.close_many(items + [BatchItem(attention=ServiceRequest(description="y"),
-                                                            ticket_id=other, row=2)], workers=2))
+        results = list(
+            client.close_many(
+                items + [BatchItem(attention=ServiceRequest(description="y"), ticket_id=other, row=2)], workers=2
+            )
+        )
     assert {r.status for r in results} == {BatchStatus.CLOSED}
     assert results[0].receipt is not None and results[0].receipt.closure_id.startswith("oc-")
 
@@ -469,12 +525,12 @@ def test_rate_limit_is_used_by_the_batch(fake_znuny: FakeZnuny, monkeypatch: pyt
 def test_plain_progress_lines(fake_znuny: FakeZnuny) -> None:
     stream = io.StringIO()
     tid, number = fake_znuny.new_service_desk_ticket()
-    items = [BatchItem(attention=ServiceRequest(description="x"), ticket_number=number, row=3, source="m.csv"),
-             BatchItem(attention=ServiceRequest(description="x"), ticket_number="2000010100000019", row=4,
-                       source="m.csv")]
+    items = [
+        BatchItem(attention=ServiceRequest(description="x"), ticket_number=number, row=3, source="m.csv"),
+        BatchItem(attention=ServiceRequest(description="x"), ticket_number="2000010100000019", row=4, source="m.csv"),
+    ]
     with new_client(fake_znuny) as client, make_progress(2, stream) as progress:
         list(run_batch(client, items, workers=1, progress=progress))
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith(f"[1/2] m.csv:3 ticket {number}: closed (oc-")
     assert lines[1].startswith("[2/2] m.csv:4 ticket 2000010100000019: failed: TicketNotFound")
-

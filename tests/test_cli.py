@@ -51,13 +51,26 @@ def _no_secrets(*texts: str) -> None:
 
 def test_close_service_request_prints_the_receipt(env: FakeZnuny, capsys: pytest.CaptureFixture[str]) -> None:
     ticket = env.new_service_desk_ticket()
-    code = main(["close", "--ticket-number", ticket.ticket_number, "--kind", "service_request",
-                 "--description", "Se reconfiguró la impresora."])
+    code = main(
+        [
+            "close",
+            "--ticket-number",
+            ticket.ticket_number,
+            "--kind",
+            "service_request",
+            "--description",
+            "Se reconfiguró la impresora.",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "state         Atendido" in out and "owner         agente.mesa" in out
-    env.assert_ticket(ticket.ticket_id, state="Atendido", owner="agente.mesa",
-                      notes_with_subject={"Atendido": 1, "Se modifica propietario": 1})
+    env.assert_ticket(
+        ticket.ticket_id,
+        state="Atendido",
+        owner="agente.mesa",
+        notes_with_subject={"Atendido": 1, "Se modifica propietario": 1},
+    )
     _no_secrets(out, err)
 
 
@@ -67,10 +80,28 @@ def test_close_onboarding_password_from_stdin_json_receipt(
     ticket = env.new_service_desk_ticket()
     scan, editable = write_pdf(tmp_path / "firmado.pdf"), write_docx(tmp_path / "alta.docx")
     monkeypatch.setattr("sys.stdin", io.StringIO(ONBOARDING_SECRET + "\n"))
-    code = main(["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding",
-                 "--description", "Alta en nómina", "--access-url", "https://nomina.example.gob.mx",
-                 "--login", "mgarcia", "--password-stdin", "--signed-scan", str(scan), "--editable", str(editable),
-                 "--json", "-vv"])
+    code = main(
+        [
+            "close",
+            "--ticket-id",
+            str(ticket.ticket_id),
+            "--kind",
+            "user_onboarding",
+            "--description",
+            "Alta en nómina",
+            "--access-url",
+            "https://nomina.example.gob.mx",
+            "--login",
+            "mgarcia",
+            "--password-stdin",
+            "--signed-scan",
+            str(scan),
+            "--editable",
+            str(editable),
+            "--json",
+            "-vv",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     receipt = json.loads(out)
@@ -79,7 +110,9 @@ def test_close_onboarding_password_from_stdin_json_receipt(
     note = next(a for a in env.ticket(ticket.ticket_id).articles if a.subject == "Atendido")
     assert f"Contraseña de acceso al Sistema: {ONBOARDING_SECRET}" in note.body  # only on the server
     assert {a.filename: a.content for a in note.attachments} == {
-        "alta.docx": editable.read_bytes(), "firmado.pdf": scan.read_bytes()}
+        "alta.docx": editable.read_bytes(),
+        "firmado.pdf": scan.read_bytes(),
+    }
     _no_secrets(out, err)
 
 
@@ -88,9 +121,25 @@ def test_onboarding_password_from_a_named_variable(
 ) -> None:
     ticket = env.new_service_desk_ticket()
     monkeypatch.setenv("NOMINA_PW", ONBOARDING_SECRET)
-    args = ["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding", "--description", "Alta",
-            "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia", "--password-env", "NOMINA_PW",
-            "--signed-scan", str(write_pdf(tmp_path / "a.pdf")), "--editable", str(write_docx(tmp_path / "b.docx"))]
+    args = [
+        "close",
+        "--ticket-id",
+        str(ticket.ticket_id),
+        "--kind",
+        "user_onboarding",
+        "--description",
+        "Alta",
+        "--access-url",
+        "https://nomina.example.gob.mx",
+        "--login",
+        "mgarcia",
+        "--password-env",
+        "NOMINA_PW",
+        "--signed-scan",
+        str(write_pdf(tmp_path / "a.pdf")),
+        "--editable",
+        str(write_docx(tmp_path / "b.docx")),
+    ]
     assert main(args) == 0
     out, err = capsys.readouterr()
     _no_secrets(out, err)
@@ -98,9 +147,20 @@ def test_onboarding_password_from_a_named_variable(
 
 def test_dry_run_prints_the_plan_and_writes_nothing(env: FakeZnuny, capsys: pytest.CaptureFixture[str]) -> None:
     ticket = env.new_service_desk_ticket()
-    code = main(["close", "--ticket-number", ticket.ticket_number, "--kind", "incident",
-                 "--problem", "Página Web no resuelve por dominio",
-                 "--solution", "Se le aplica un reinicio al servidor DNS", "--dry-run"])
+    code = main(
+        [
+            "close",
+            "--ticket-number",
+            ticket.ticket_number,
+            "--kind",
+            "incident",
+            "--problem",
+            "Página Web no resuelve por dominio",
+            "--solution",
+            "Se le aplica un reinicio al servidor DNS",
+            "--dry-run",
+        ]
+    )
     out, _ = capsys.readouterr()
     assert code == 0
     plan = json.loads(out)
@@ -115,8 +175,21 @@ def test_dry_run_prints_the_plan_and_writes_nothing(env: FakeZnuny, capsys: pyte
     ("args", "expected"),
     [
         (["--kind", "service_request", "--description", "  "], 2),  # blank text
-        (["--kind", "user_onboarding", "--description", "x", "--access-url", "nomina", "--login", "m",
-          "--password-env", "UNSET_VAR_FOR_TEST"], 2),  # no password anywhere
+        (
+            [
+                "--kind",
+                "user_onboarding",
+                "--description",
+                "x",
+                "--access-url",
+                "nomina",
+                "--login",
+                "m",
+                "--password-env",
+                "UNSET_VAR_FOR_TEST",
+            ],
+            2,
+        ),  # no password anywhere
         (["--kind", "incident", "--problem", "p"], 2),  # no solution
     ],
 )
@@ -130,8 +203,9 @@ def test_bad_input_exits_2_and_sends_nothing(
     assert "InputError" in capsys.readouterr().err
 
 
-def test_exit_codes_for_server_answers(env: FakeZnuny, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_codes_for_server_answers(
+    env: FakeZnuny, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     ticket = env.new_service_desk_ticket()
     base = ["close", "--kind", "service_request", "--description", "Hecho."]
     assert main([*base, "--ticket-number", "2026000000000000"]) == 6  # TicketNotFound

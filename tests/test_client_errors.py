@@ -93,7 +93,12 @@ def assert_context(exc: OtrsClosureError, *, operation, ticket, http_status, err
     d = exc.to_dict()
     assert d["error"] == type(exc).__name__
     assert (d["operation"], d["ticket"], d["http_status"], d["error_code"], d["error_message"]) == (
-        operation, ticket, http_status, error_code, error_message)
+        operation,
+        ticket,
+        http_status,
+        error_code,
+        error_message,
+    )
     if operation:
         assert f"operation={operation}" in str(exc)
 
@@ -104,8 +109,14 @@ def assert_context(exc: OtrsClosureError, *, operation, ticket, http_status, err
 def test_session_create_auth_fail_is_authentication_error_not_retried(fake: FakeZnuny):
     with pytest.raises(AuthenticationError) as ei:
         close(new_client(password="mala-clave"))
-    assert_context(ei.value, operation="SessionCreate", ticket=None, http_status=200,
-                   error_code="SessionCreate.AuthFail", error_message="SessionCreate: Authorization failing!")
+    assert_context(
+        ei.value,
+        operation="SessionCreate",
+        ticket=None,
+        http_status=200,
+        error_code="SessionCreate.AuthFail",
+        error_message="SessionCreate: Authorization failing!",
+    )
     assert ops(fake) == ["SessionCreate"]
 
 
@@ -120,8 +131,14 @@ def test_auth_fail_after_one_relogin_is_authentication_error(fake: FakeZnuny):
     fake.inject(Fault.SESSION_EXPIRED, "TicketGet", times=2)  # the new session dies too
     with pytest.raises(AuthenticationError) as ei:
         close()
-    assert_context(ei.value, operation="TicketGet", ticket=TICKET_ID, http_status=200,
-                   error_code="TicketGet.AuthFail", error_message=msg)
+    assert_context(
+        ei.value,
+        operation="TicketGet",
+        ticket=TICKET_ID,
+        http_status=200,
+        error_code="TicketGet.AuthFail",
+        error_message=msg,
+    )
     assert ops(fake) == ["SessionCreate", "TicketGet", "SessionCreate", "TicketGet"]
     # The repeat used the new session.
     first, second = of(fake, "TicketGet")
@@ -137,16 +154,31 @@ def test_expired_session_is_renewed_transparently(fake: FakeZnuny):
     fake.clear_records()
     receipt = close(client, ticket_number="2026112810000021")
     assert receipt.complete
-    assert ops(fake) == ["TicketSearch", "SessionCreate", "TicketSearch", "TicketGet", "TicketUpdate",
-                         "TicketUpdate", "TicketGet"]
+    assert ops(fake) == [
+        "TicketSearch",
+        "SessionCreate",
+        "TicketSearch",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+    ]
 
 
 def test_expired_session_on_a_write_relogs_and_repeats_once(fake: FakeZnuny):
     fake.inject(Fault.SESSION_EXPIRED, "TicketUpdate", call=2)  # step 1 (call 1 is the preflight)
     receipt = close()
     assert receipt.complete
-    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "SessionCreate",
-                         "TicketUpdate", "TicketUpdate", "TicketGet"]
+    assert ops(fake) == [
+        "SessionCreate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "SessionCreate",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+    ]
     assert of(fake, "TicketUpdate")[1].status == 200  # answered TicketUpdate.AuthFail
     fake.assert_ticket(TICKET_ID, notes_with_subject={"Atendido": 1})
 
@@ -155,9 +187,14 @@ def test_access_denied_on_an_unknown_ticket_id(fake: FakeZnuny):
     # Recording 64b: Znuny says AccessDenied, not "not found", for a TicketID that does not exist.
     with pytest.raises(AccessDenied) as ei:
         close(ticket_id=999999)
-    assert_context(ei.value, operation="TicketGet", ticket=999999, http_status=200,
-                   error_code="TicketGet.AccessDenied",
-                   error_message="TicketGet: User does not have access to the ticket!")
+    assert_context(
+        ei.value,
+        operation="TicketGet",
+        ticket=999999,
+        http_status=200,
+        error_code="TicketGet.AccessDenied",
+        error_message="TicketGet: User does not have access to the ticket!",
+    )
     assert ops(fake) == ["SessionCreate", "TicketGet"]
 
 
@@ -165,9 +202,14 @@ def test_access_denied_for_a_read_only_agent(fake: FakeZnuny):
     # Recording 65: the lector may read but not update.
     with pytest.raises(AccessDenied) as ei:
         close(new_client(username="lector", password="lector-pass"))
-    assert_context(ei.value, operation="TicketUpdate", ticket=TICKET_ID, http_status=200,
-                   error_code="TicketUpdate.AccessDenied",
-                   error_message="TicketUpdate: User does not have access to the ticket!")
+    assert_context(
+        ei.value,
+        operation="TicketUpdate",
+        ticket=TICKET_ID,
+        http_status=200,
+        error_code="TicketUpdate.AccessDenied",
+        error_message="TicketUpdate: User does not have access to the ticket!",
+    )
     assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate"]  # the preflight, never repeated
     fake.assert_ticket(TICKET_ID, article_count=1)
 
@@ -178,8 +220,14 @@ def test_invalid_parameter_on_the_note_write_nothing_written():
     with door(fake, refused):
         with pytest.raises(InvalidParameter) as ei:
             close()
-        assert_context(ei.value, operation="TicketUpdate", ticket=TICKET_ID, http_status=200,
-                       error_code="TicketUpdate.InvalidParameter", error_message=STATE_INVALID)
+        assert_context(
+            ei.value,
+            operation="TicketUpdate",
+            ticket=TICKET_ID,
+            http_status=200,
+            error_code="TicketUpdate.InvalidParameter",
+            error_message=STATE_INVALID,
+        )
         # The preflight reached Znuny, step 1 was refused once (``refused`` was used), and
         # nothing was sent after it.
         assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate"]
@@ -225,8 +273,14 @@ def test_500_json_fault_under_text_plain_is_server_error_with_the_faultstring(fa
     fake.inject(Fault.SERVER_FAULT, "TicketGet", times=4)
     with pytest.raises(ServerError) as ei:
         close()
-    assert_context(ei.value, operation="TicketGet", ticket=TICKET_ID, http_status=500,
-                   error_code="Server", error_message=faultstring)
+    assert_context(
+        ei.value,
+        operation="TicketGet",
+        ticket=TICKET_ID,
+        http_status=500,
+        error_code="Server",
+        error_message=faultstring,
+    )
     assert ei.value.retryable
     assert of(fake, "TicketGet")[0].status == 500
     assert len(of(fake, "TicketGet")) == 4  # retry_attempts
@@ -331,8 +385,17 @@ def test_tls_failure_is_never_retried():
 
 
 def test_every_error_is_an_otrs_closure_error_and_input_error_is_a_value_error():
-    for cls in (AccessDenied, AuthenticationError, InputError, InvalidParameter, PartialClosure, RequestTooLarge,
-                ServerError, TicketNotFound, TransportError):
+    for cls in (
+        AccessDenied,
+        AuthenticationError,
+        InputError,
+        InvalidParameter,
+        PartialClosure,
+        RequestTooLarge,
+        ServerError,
+        TicketNotFound,
+        TransportError,
+    ):
         assert issubclass(cls, OtrsClosureError)
     assert issubclass(InputError, ValueError)
     with pytest.raises(ValueError):

@@ -103,12 +103,17 @@ def test_owner_changed_but_owner_note_missing_sends_owner_and_note(fake: FakeZnu
 
 def test_owner_already_the_service_desk_but_no_note_sends_both_steps(fake: FakeZnuny, tmp_path):
     ticket = fake.create_ticket(
-        "Impresora no imprime", queue="Mesa de Servicio", customer_user="cliente.demo", created_by="tecnico1",
-        owner=OWNER_LOGIN, article={"subject": "Impresora no imprime", "body": "No imprime."},
+        "Impresora no imprime",
+        queue="Mesa de Servicio",
+        customer_user="cliente.demo",
+        created_by="tecnico1",
+        owner=OWNER_LOGIN,
+        article={"subject": "Impresora no imprime", "body": "No imprime."},
     )
     # An owner note *before* the closure note does not count: the manual's order is note, then owner.
-    fake.add_article(ticket.ticket_id, created_by="tecnico1", subject="Se modifica propietario",
-                     body="Se modifica propietario")
+    fake.add_article(
+        ticket.ticket_id, created_by="tecnico1", subject="Se modifica propietario", body="Se modifica propietario"
+    )
     receipt = new_client().close(ticket_id=ticket.ticket_id, attention=ATTENTION)
     assert [w.body["Article"]["Subject"] for w in writes(fake)] == ["Atendido", "Se modifica propietario"]
     assert receipt.complete
@@ -160,8 +165,12 @@ def test_note_recognised_after_znuny_normalises_it(fake: FakeZnuny, tmp_path):
 
 def test_different_closure_note_is_a_conflict_with_zero_writes(fake: FakeZnuny):
     # Recording 41: someone already closed it with another text.
-    fake.add_article(TICKET_ID, created_by="tecnico1", subject="Atendido",
-                     body="Se atendió la solicitud en sitio. Impresora reconfigurada.")
+    fake.add_article(
+        TICKET_ID,
+        created_by="tecnico1",
+        subject="Atendido",
+        body="Se atendió la solicitud en sitio. Impresora reconfigurada.",
+    )
     with pytest.raises(ClosureConflict) as ei:
         new_client().close(ticket_number=TICKET_NUMBER, attention=ATTENTION)
     assert isinstance(ei.value, OtrsClosureError)
@@ -179,8 +188,12 @@ def test_earlier_closure_with_other_texts_is_a_conflict(fake: FakeZnuny, tmp_pat
 
 
 def test_reclose_adds_this_closure_anyway(fake: FakeZnuny):
-    fake.add_article(TICKET_ID, created_by="tecnico1", subject="Atendido",
-                     body="Se atendió la solicitud en sitio. Impresora reconfigurada.")
+    fake.add_article(
+        TICKET_ID,
+        created_by="tecnico1",
+        subject="Atendido",
+        body="Se atendió la solicitud en sitio. Impresora reconfigurada.",
+    )
     receipt = new_client().close(ticket_number=TICKET_NUMBER, attention=ATTENTION, reclose=True)
     assert receipt.complete and receipt.writes_sent == 2
     found = notes(fake)

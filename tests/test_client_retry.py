@@ -85,8 +85,13 @@ def lost_before_writing(fake: FakeZnuny, fault: Fault | None, call: int = 2) -> 
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.CONNECTION_REFUSED, Fault.TIMEOUT_AFTER_APPLY, Fault.RESPONSE_LOST, Fault.SERVER_FAULT,
-     Fault.MAINTENANCE_PAGE],
+    [
+        Fault.CONNECTION_REFUSED,
+        Fault.TIMEOUT_AFTER_APPLY,
+        Fault.RESPONSE_LOST,
+        Fault.SERVER_FAULT,
+        Fault.MAINTENANCE_PAGE,
+    ],
     ids=["refused", "read-timeout", "dropped", "500-json", "html-200"],
 )
 @pytest.mark.parametrize("operation", ["SessionCreate", "TicketSearch", "TicketGet"])
@@ -155,8 +160,11 @@ def test_read_attempts_are_bounded_by_retry_attempts(fake: FakeZnuny):
     assert len(sleeps) == 2
 
 
-@pytest.mark.parametrize("fault", [Fault.CONNECTION_REFUSED, Fault.TIMEOUT_AFTER_APPLY, Fault.SERVER_FAULT],
-                         ids=["refused", "timeout", "500"])
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.CONNECTION_REFUSED, Fault.TIMEOUT_AFTER_APPLY, Fault.SERVER_FAULT],
+    ids=["refused", "timeout", "500"],
+)
 def test_session_create_attempts_are_bounded_too(fake: FakeZnuny, fault):
     """The login made on behalf of a read is retried by that read's loop, not squared."""
     fake.inject(fault, "SessionCreate", times=20)
@@ -179,7 +187,8 @@ def test_backoff_is_bounded_by_backoff_max(fake: FakeZnuny):
     fake.inject(Fault.SERVER_FAULT, "TicketGet", times=5)
     sleeps: list[float] = []
     new_client(sleeps=sleeps, retry_attempts=6, retry_backoff=1, retry_backoff_max=2).close(
-        ticket_id=TICKET_ID, attention=ATTENTION)
+        ticket_id=TICKET_ID, attention=ATTENTION
+    )
     assert len(sleeps) == 5
     assert all(s <= 2 for s in sleeps) and sleeps[-1] >= 1
 
@@ -187,8 +196,10 @@ def test_backoff_is_bounded_by_backoff_max(fake: FakeZnuny):
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        ({"json": gi_error("TicketGet.AccessDenied", "TicketGet: User does not have access to the ticket!")},
-         AccessDenied),
+        (
+            {"json": gi_error("TicketGet.AccessDenied", "TicketGet: User does not have access to the ticket!")},
+            AccessDenied,
+        ),
         ({"json": gi_error("TicketGet.InvalidParameter", "TicketGet: bad")}, InvalidParameter),
         ({"status": 413, "text": "Request Entity Too Large"}, RequestTooLarge),
     ],
@@ -210,11 +221,17 @@ def test_reads_never_retried_on_refusals(answer, error):
 def test_write_resent_blindly_after_connection_refused(fake: FakeZnuny, tmp_path):
     fake.inject(Fault.CONNECTION_REFUSED, "TicketUpdate", call=2)
     sleeps: list[float] = []
-    receipt = new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION,
-                                             formats=make_formats(tmp_path))
+    receipt = new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
     # No re-read between the refused attempt and the resend.
-    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketUpdate",
-                         "TicketUpdate", "TicketGet"]
+    assert ops(fake) == [
+        "SessionCreate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+    ]
     assert len(sleeps) == 1
     assert receipt.complete and receipt.writes_sent == 3
     assert_one_closure(fake)
@@ -240,8 +257,15 @@ def test_lost_answer_on_the_note_is_not_resent_when_the_ticket_shows_it(tmp_path
         fake.inject(fault, "TicketUpdate", call=2, **({"apply": True} if fault is Fault.SERVER_FAULT else {}))
     with door(fake, *answers):
         receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
-    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
-                         "TicketUpdate", "TicketGet"]
+    assert ops(fake) == [
+        "SessionCreate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketGet",
+    ]
     assert len([w for w in writes(fake) if is_step1(w.body)]) == 1
     assert receipt.complete
     assert receipt.steps.note is DONE and receipt.steps.attachments is DONE
@@ -255,8 +279,16 @@ def test_lost_answer_on_the_note_is_not_resent_when_the_ticket_shows_it(tmp_path
 def test_lost_write_is_resent_when_the_ticket_does_not_show_it(fake: FakeZnuny, tmp_path, fault):
     lost_before_writing(fake, fault)
     receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=make_formats(tmp_path))
-    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
-                         "TicketUpdate", "TicketUpdate", "TicketGet"]
+    assert ops(fake) == [
+        "SessionCreate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+    ]
     assert len([w for w in writes(fake) if is_step1(w.body)]) == 2
     assert receipt.complete
     assert_one_closure(fake)
@@ -298,10 +330,14 @@ def test_write_attempts_are_bounded(fake: FakeZnuny, wire):
     ("answer", "error"),
     [
         ({"status": 413, "text": "Request Entity Too Large", "content_type": TEXT_CT}, RequestTooLarge),
-        ({"json": gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update state!")},
-         AccessDenied),
-        ({"json": gi_error("TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!")},
-         InvalidParameter),
+        (
+            {"json": gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update state!")},
+            AccessDenied,
+        ),
+        (
+            {"json": gi_error("TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!")},
+            InvalidParameter,
+        ),
         ({"raises": requests.exceptions.SSLError("bad certificate")}, TransportError),
     ],
     ids=["413", "AccessDenied", "InvalidParameter", "tls"],
@@ -325,8 +361,7 @@ def test_auth_fail_on_a_write_one_new_session_one_repeat_then_error(fake: FakeZn
     with pytest.raises(AuthenticationError) as ei:
         new_client().close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert ei.value.error_code == "TicketUpdate.AuthFail"
-    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "SessionCreate",
-                         "TicketUpdate"]
+    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "SessionCreate", "TicketUpdate"]
     assert len(fake.faults_fired) == 2  # the third planned expiry never came to pass
 
 
@@ -360,8 +395,13 @@ def test_failure_after_the_note_is_a_partial_closure_completed_by_a_second_close
         assert isinstance(exc.cause, AccessDenied)
         assert exc.error_code == "TicketUpdate.AccessDenied" and exc.operation == "TicketUpdate"
         r = exc.receipt
-        assert r.steps.model_dump() == {"note": DONE, "attachments": DONE, "state": DONE, "owner": PENDING,
-                                        "owner_note": PENDING}
+        assert r.steps.model_dump() == {
+            "note": DONE,
+            "attachments": DONE,
+            "state": DONE,
+            "owner": PENDING,
+            "owner_note": PENDING,
+        }
         assert r.remaining == ["owner", "owner_note"] and not r.complete
         assert r.note_article_id == fake.ticket(TICKET_ID).articles_with_subject("Atendido")[0].article_id
         assert r.state == "Atendido" and r.owner == "tecnico1"
@@ -417,6 +457,14 @@ def test_retry_after_on_a_write_is_honoured_before_the_reread(fake: FakeZnuny):
     sleeps: list[float] = []
     receipt = new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert sleeps == [5.0]
-    assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet",
-                         "TicketUpdate", "TicketUpdate", "TicketGet"]
+    assert ops(fake) == [
+        "SessionCreate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+    ]
     assert receipt.complete and len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1

@@ -37,8 +37,9 @@ from otrs_closure import (
     UserOnboarding,
 )
 
-ONBOARDING = dict(description="Alta en nómina.", access_url="https://nomina.example.gob.mx", login="mgarcia",
-                  password="Temporal#2026")
+ONBOARDING = dict(
+    description="Alta en nómina.", access_url="https://nomina.example.gob.mx", login="mgarcia", password="Temporal#2026"
+)
 
 
 def assert_input_error(exc: InputError, field: str) -> None:
@@ -88,7 +89,8 @@ def test_incident_blank_description_is_none_and_attentions_are_frozen():
     with pytest.raises(pydantic.ValidationError):
         inc.problem = "c"  # type: ignore[misc]
     assert UserOnboarding(**{**ONBOARDING, "access_url": " https://x.example.gob.mx/a "}).access_url == (
-        "https://x.example.gob.mx/a")
+        "https://x.example.gob.mx/a"
+    )
 
 
 # -- the close() call ------------------------------------------------------------------------------
@@ -139,8 +141,7 @@ def test_require_formats_makes_them_required_for_every_kind(attention):
 def test_request_over_max_request_bytes_is_refused_before_sending(tmp_path):
     formats = make_formats(tmp_path)
     size = formats.signed_scan.stat().st_size + formats.editable.stat().st_size
-    bad_close("formats", client=new_client(max_request_bytes=size), attention=SR, ticket_id=TICKET_ID,
-              formats=formats)
+    bad_close("formats", client=new_client(max_request_bytes=size), attention=SR, ticket_id=TICKET_ID, formats=formats)
     # Within the limit it goes through.
     fake = service_desk()
     with door(fake):
@@ -162,14 +163,14 @@ def test_max_request_bytes_counts_the_base64_and_the_json(tmp_path):
     with door(fake):
         receipt = new_client(max_request_bytes=exact).close(attention=SR, ticket_id=TICKET_ID, formats=formats)
     assert receipt.complete and writes(fake)[0].size == exact
-    bad_close("formats", client=new_client(max_request_bytes=exact - 1), attention=SR, ticket_id=TICKET_ID,
-              formats=formats)
+    bad_close(
+        "formats", client=new_client(max_request_bytes=exact - 1), attention=SR, ticket_id=TICKET_ID, formats=formats
+    )
 
 
 def test_missing_template_label_is_an_input_error():
     labels = {k: v for k, v in NoteTemplates().labels.items() if k != "solution"}
-    client = ClosureClient(BASE_URL, AGENT_LOGIN, AGENT_PASSWORD, OWNER_LOGIN,
-                           templates=NoteTemplates(labels=labels))
+    client = ClosureClient(BASE_URL, AGENT_LOGIN, AGENT_PASSWORD, OWNER_LOGIN, templates=NoteTemplates(labels=labels))
     bad_close("templates", client=client, attention=SR, ticket_id=TICKET_ID)
 
 
@@ -186,8 +187,9 @@ def formats_error(field: str, **paths: Path) -> InputError:
 
 
 def test_missing_file(tmp_path):
-    exc = formats_error("formats.signed_scan", signed_scan=tmp_path / "no-existe.pdf",
-                        editable=make_file(tmp_path, "DOCX"))
+    exc = formats_error(
+        "formats.signed_scan", signed_scan=tmp_path / "no-existe.pdf", editable=make_file(tmp_path, "DOCX")
+    )
     assert "no-existe.pdf" in str(exc) and str(tmp_path) not in str(exc)
 
 
@@ -236,26 +238,36 @@ def test_pdf_renamed_docx_is_accepted_as_editable(tmp_path):
     types = {a["Filename"]: a["ContentType"] for a in writes(fake)[0].body["Attachment"]}
     assert types["formato.docx"] == "application/pdf"  # typed by content, not by name
     assert {a.filename: a.content_type for a in fake.ticket(TICKET_ID).attachments()}["formato.docx"] == (
-        "application/pdf")
+        "application/pdf"
+    )
 
 
 @pytest.mark.parametrize("kind", ["DOCX", "XLSX", "ODT", "ODS", "DOC", "XLS"])
 def test_editable_given_as_signed_scan_is_refused(tmp_path, kind):
-    exc = formats_error("formats.signed_scan", signed_scan=make_file(tmp_path, kind, "escaneo.pdf"),
-                        editable=make_file(tmp_path, "DOCX"))
+    exc = formats_error(
+        "formats.signed_scan",
+        signed_scan=make_file(tmp_path, kind, "escaneo.pdf"),
+        editable=make_file(tmp_path, "DOCX"),
+    )
     assert kind in exc.problem and "PDF/JPEG/PNG/TIFF" in exc.problem
 
 
 @pytest.mark.parametrize("kind", ["PNG", "JPEG", "TIFF"])
 def test_image_given_as_editable_is_refused(tmp_path, kind):
-    formats_error("formats.editable", signed_scan=make_file(tmp_path, "PDF"),
-                  editable=make_file(tmp_path, kind, "formato.docx"))
+    formats_error(
+        "formats.editable", signed_scan=make_file(tmp_path, "PDF"), editable=make_file(tmp_path, kind, "formato.docx")
+    )
 
 
 @pytest.mark.parametrize(
     "content",
-    [b"Esto es texto, no un PDF.\n", b"PK\x03\x04 not really a zip", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600,
-     b"%PD", b"<html><body>%PDF-1.4</body></html>"],
+    [
+        b"Esto es texto, no un PDF.\n",
+        b"PK\x03\x04 not really a zip",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600,
+        b"%PD",
+        b"<html><body>%PDF-1.4</body></html>",
+    ],
     ids=["text", "broken-zip", "ole2-unknown-stream", "short", "html"],
 )
 def test_unrecognised_content_named_pdf_is_refused(tmp_path, content):
@@ -331,8 +343,7 @@ def test_bad_settings(kw, field):
 
 
 def test_settings_and_values_together_are_refused():
-    s = ClosureSettings.build(base_url=BASE_URL, username=AGENT_LOGIN, password=AGENT_PASSWORD,
-                              owner_login=OWNER_LOGIN)
+    s = ClosureSettings.build(base_url=BASE_URL, username=AGENT_LOGIN, password=AGENT_PASSWORD, owner_login=OWNER_LOGIN)
     with pytest.raises(InputError) as ei:
         ClosureClient(BASE_URL, settings=s)
     assert ei.value.field == "settings"
@@ -343,4 +354,5 @@ def test_base_url_is_normalised():
     c = ClosureClient(" https://mesa.example.gob.mx/ ", AGENT_LOGIN, AGENT_PASSWORD, OWNER_LOGIN)
     assert c.settings.base_url == "https://mesa.example.gob.mx"
     assert c.settings.service_url == (
-        "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST")
+        "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST"
+    )

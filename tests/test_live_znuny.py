@@ -48,7 +48,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def settings() -> ClosureSettings:
-    env = {"OTRS_CLOSURE_" + k[len(PREFIX):]: v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    env = {"OTRS_CLOSURE_" + k[len(PREFIX) :]: v for k, v in os.environ.items() if k.startswith(PREFIX)}
     return ClosureSettings.from_env(env)
 
 
@@ -110,8 +110,9 @@ def create_ticket(settings: ClosureSettings, title: str) -> tuple[int, str]:
 
 
 def read_ticket(settings: ClosureSettings, ticket_id: int) -> dict[str, Any]:
-    answer = _call(settings, "TicketGet", ticket_id, TicketID=ticket_id, AllArticles=1, Attachments=1,
-                   GetAttachmentContents=1)
+    answer = _call(
+        settings, "TicketGet", ticket_id, TicketID=ticket_id, AllArticles=1, Attachments=1, GetAttachmentContents=1
+    )
     return dict(answer["Ticket"][0])
 
 

@@ -64,8 +64,10 @@ def assert_absent(secret: str, texts: list[str]) -> None:
         (lambda: UserOnboarding(description="d", access_url="https://a.example", login="l", password=PIN), str(PIN)),
         (lambda: ClosureClient(BASE, "jperez", PIN, "agente.mesa"), str(PIN)),
         # a problem elsewhere: pydantic's error keeps the whole input, password included
-        (lambda: UserOnboarding(description=" ", access_url="https://a.example", login="l", password=ONBOARD_PW),
-         ONBOARD_PW),
+        (
+            lambda: UserOnboarding(description=" ", access_url="https://a.example", login="l", password=ONBOARD_PW),
+            ONBOARD_PW,
+        ),
         (lambda: ClosureClient(BASE, "jperez", AGENT_PW, "agente.mesa", ca_bundle="/no/such/ca.pem"), AGENT_PW),
         (lambda: ClosureClient(BASE, "jperez", AGENT_PW, "agente.mesa", lock_dir="/no/such/dir"), AGENT_PW),
         (lambda: ClosureSettings.build(base_url="nope", username="u", password=AGENT_PW, owner_login="o"), AGENT_PW),
@@ -83,8 +85,14 @@ def test_an_input_error_chains_no_secret(make: Any, secret: str) -> None:
 
 def _manifest(tmp_path: Path, password_env: str) -> Path:
     path = tmp_path / "m.jsonl"
-    row = {"ticket_number": "2026112810000011", "kind": "user_onboarding", "description": "Alta",
-           "access_url": "https://nomina.example.gob.mx", "login": "mgarcia", "password_env": password_env}
+    row = {
+        "ticket_number": "2026112810000011",
+        "kind": "user_onboarding",
+        "description": "Alta",
+        "access_url": "https://nomina.example.gob.mx",
+        "login": "mgarcia",
+        "password_env": password_env,
+    }
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     return path
 
@@ -109,12 +117,31 @@ def test_a_conventional_variable_name_is_still_named(tmp_path: Path) -> None:
 def test_the_cli_does_not_echo_a_password_given_to_password_env(
     fake_znuny: FakeZnuny, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, value in {"BASE_URL": fake_znuny.base_url or "", "USERNAME": "tecnico1", "PASSWORD": "tecnico-pass",
-                        "OWNER_LOGIN": "agente.mesa"}.items():
+    for name, value in {
+        "BASE_URL": fake_znuny.base_url or "",
+        "USERNAME": "tecnico1",
+        "PASSWORD": "tecnico-pass",
+        "OWNER_LOGIN": "agente.mesa",
+    }.items():
         monkeypatch.setenv(f"OTRS_CLOSURE_{name}", value)
-    code = main(["close", "--ticket-id", "2", "--kind", "user_onboarding", "--description", "Alta",
-                 "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia",
-                 "--password-env", ONBOARD_PW, "--json"])
+    code = main(
+        [
+            "close",
+            "--ticket-id",
+            "2",
+            "--kind",
+            "user_onboarding",
+            "--description",
+            "Alta",
+            "--access-url",
+            "https://nomina.example.gob.mx",
+            "--login",
+            "mgarcia",
+            "--password-env",
+            ONBOARD_PW,
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     assert_absent(ONBOARD_PW, [out, err])
@@ -129,10 +156,16 @@ def test_the_cli_does_not_echo_a_password_given_to_password_env(
     [
         (lambda: ServiceRequest(description="Se reinició\x00 el equipo."), "description"),
         (lambda: Incident(problem="DNS", solution="reinicio\x00"), "solution"),
-        (lambda: UserOnboarding(description="Alta", access_url="https://a.example", login="mg\x00",
-                                password="x"), "login"),
-        (lambda: UserOnboarding(description="Alta", access_url="https://a.example", login="mg",
-                                password="Tempo\x00ral"), "password"),
+        (
+            lambda: UserOnboarding(description="Alta", access_url="https://a.example", login="mg\x00", password="x"),
+            "login",
+        ),
+        (
+            lambda: UserOnboarding(
+                description="Alta", access_url="https://a.example", login="mg", password="Tempo\x00ral"
+            ),
+            "password",
+        ),
     ],
 )
 def test_a_nul_character_is_refused_before_any_request(make: Any, field: str, caplog: Any) -> None:
@@ -148,8 +181,9 @@ def test_a_nul_character_is_refused_before_any_request(make: Any, field: str, ca
 
 def test_a_nul_character_in_a_note_setting_is_refused() -> None:
     with pytest.raises(InputError) as ei:
-        ClosureSettings.build(base_url=BASE, username="u", password="p", owner_login="o",
-                              owner_body="Se modifica\x00 propietario")
+        ClosureSettings.build(
+            base_url=BASE, username="u", password="p", owner_login="o", owner_body="Se modifica\x00 propietario"
+        )
     assert ei.value.field == "owner_body"
 
 
@@ -170,17 +204,38 @@ def test_password_stdin_at_a_terminal_is_read_without_echo(
 
     import otrs_closure.cli as cli
 
-    for name, value in {"BASE_URL": fake_znuny.base_url or "", "USERNAME": "tecnico1", "PASSWORD": "tecnico-pass",
-                        "OWNER_LOGIN": "agente.mesa"}.items():
+    for name, value in {
+        "BASE_URL": fake_znuny.base_url or "",
+        "USERNAME": "tecnico1",
+        "PASSWORD": "tecnico-pass",
+        "OWNER_LOGIN": "agente.mesa",
+    }.items():
         monkeypatch.setenv(f"OTRS_CLOSURE_{name}", value)
     prompts: list[str] = []
     monkeypatch.setattr(cli.sys, "stdin", _Terminal())
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt="": prompts.append(prompt) or ONBOARD_PW)
     ticket = fake_znuny.new_service_desk_ticket()
     formats = make_formats(tmp_path)
-    code = main(["close", "--ticket-id", str(ticket.ticket_id), "--kind", "user_onboarding", "--description", "Alta",
-                 "--access-url", "https://nomina.example.gob.mx", "--login", "mgarcia", "--password-stdin",
-                 "--signed-scan", str(formats.signed_scan), "--editable", str(formats.editable)])
+    code = main(
+        [
+            "close",
+            "--ticket-id",
+            str(ticket.ticket_id),
+            "--kind",
+            "user_onboarding",
+            "--description",
+            "Alta",
+            "--access-url",
+            "https://nomina.example.gob.mx",
+            "--login",
+            "mgarcia",
+            "--password-stdin",
+            "--signed-scan",
+            str(formats.signed_scan),
+            "--editable",
+            str(formats.editable),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert len(prompts) == 1

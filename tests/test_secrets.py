@@ -56,13 +56,18 @@ CANARIES = (AGENT_CANARY, ONBOARD_CANARY)
 
 
 def onboarding(password: str = ONBOARD_CANARY) -> UserOnboarding:
-    return UserOnboarding(description="Alta en el sistema de nómina.", access_url="https://nomina.example.gob.mx",
-                          login="mgarcia", password=password)
+    return UserOnboarding(
+        description="Alta en el sistema de nómina.",
+        access_url="https://nomina.example.gob.mx",
+        login="mgarcia",
+        password=password,
+    )
 
 
 def client(**kw: Any) -> ClosureClient:
-    return ClosureClient(BASE_URL, AGENT_LOGIN, kw.pop("password", AGENT_CANARY), OWNER_LOGIN,
-                         sleep=lambda s: None, **kw)
+    return ClosureClient(
+        BASE_URL, AGENT_LOGIN, kw.pop("password", AGENT_CANARY), OWNER_LOGIN, sleep=lambda s: None, **kw
+    )
 
 
 def canary_desk() -> FakeZnuny:
@@ -138,9 +143,19 @@ def assert_wire(fake: FakeZnuny, wire: responses.RequestsMock) -> None:
 
 def assert_reprs_clean(c: ClosureClient, formats: FormatFiles | None = None) -> None:
     att = onboarding()
-    texts = [repr(c), str(c), repr(c.settings), str(c.settings), c.settings.model_dump_json(),
-             repr(c.settings.model_dump()), repr(c.transport), repr(att), str(att), att.model_dump_json(),
-             repr(att.model_dump())]
+    texts = [
+        repr(c),
+        str(c),
+        repr(c.settings),
+        str(c.settings),
+        c.settings.model_dump_json(),
+        repr(c.settings.model_dump()),
+        repr(c.transport),
+        repr(att),
+        str(att),
+        att.model_dump_json(),
+        repr(att.model_dump()),
+    ]
     if formats is not None:
         texts += [repr(formats), formats.model_dump_json()]
     assert_no_canary(texts)
@@ -157,15 +172,21 @@ def test_successful_closure_and_its_plan_leak_nothing(fake: FakeZnuny, logs, tmp
         # Neither do the session ids (a session is as good as the password until it expires).
         assert sessions(fake)
         assert_no_canary(texts_of_logs(logs), also=sessions(fake))
-        assert_no_canary([repr(plan), json.dumps(plan.to_dict(), ensure_ascii=False), repr(receipt),
-                          receipt.model_dump_json(), repr(again)])
+        assert_no_canary(
+            [
+                repr(plan),
+                json.dumps(plan.to_dict(), ensure_ascii=False),
+                repr(receipt),
+                receipt.model_dump_json(),
+                repr(again),
+            ]
+        )
         # The plan masks the onboarding password, the session and the agent password.
         d = plan.to_dict()
         assert d["requests"][0]["body"] == {"UserLogin": AGENT_LOGIN, "Password": "********"}
         note = [r for r in d["requests"] if r.get("body", {}).get("Article", {}).get("Subject") == "Atendido"][0]
         assert "Contraseña de acceso al Sistema: ********" in note["body"]["Article"]["Body"]
-        assert all(r.get("body", r.get("query", {})).get("SessionID") == "********"
-                   for r in d["requests"][1:])
+        assert all(r.get("body", r.get("query", {})).get("SessionID") == "********" for r in d["requests"][1:])
         assert_reprs_clean(c, formats)
         # On the wire: exactly where needed, and really there.
         assert_wire(fake, wire)
@@ -237,25 +258,47 @@ def _lost_note_then_500s(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...
 FAILURES: dict[str, tuple[Arrange, type[OtrsClosureError]]] = {
     "auth-session": (_disable_the_agent, AuthenticationError),
     "auth-relogin": (_inject(Fault.SESSION_EXPIRED, "TicketGet", times=2), AuthenticationError),
-    "access-denied": (_answer("TicketUpdate", call=2, json=gi_error(
-        "TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!")), AccessDenied),
-    "invalid-parameter": (_answer("TicketUpdate", call=2, json=gi_error(
-        "TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!")), InvalidParameter),
+    "access-denied": (
+        _answer(
+            "TicketUpdate",
+            call=2,
+            json=gi_error("TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!"),
+        ),
+        AccessDenied,
+    ),
+    "invalid-parameter": (
+        _answer(
+            "TicketUpdate",
+            call=2,
+            json=gi_error("TicketUpdate.InvalidParameter", "TicketUpdate: Article->ContentType is invalid!"),
+        ),
+        InvalidParameter,
+    ),
     "missing-parameter": (_atendido_is_pending, InvalidParameter),
     "500-json": (_inject(Fault.SERVER_FAULT, "TicketGet", times=4), ServerError),
-    "500-text": (_answer("TicketUpdate", call=2, status=500, text="Error while decoding request content."),
-                 ServerError),
+    "500-text": (
+        _answer("TicketUpdate", call=2, status=500, text="Error while decoding request content."),
+        ServerError,
+    ),
     "413": (_inject(Fault.TOO_LARGE, "TicketUpdate", call=2), RequestTooLarge),
     "html": (_inject(Fault.MAINTENANCE_PAGE, "TicketSearch", times=4), ServerError),
     "refused": (_inject(Fault.CONNECTION_REFUSED, "SessionCreate", times=4), TransportError),
     # Timed out four times: it may have been written (a slow server), so a PartialClosure.
     "timeout-on-note": (_timeouts_on_the_note, PartialClosure),
-    "tls": (_answer("SessionCreate", raises=requests.exceptions.SSLError(f"bad handshake {AGENT_LOGIN}")),
-            TransportError),
+    "tls": (
+        _answer("SessionCreate", raises=requests.exceptions.SSLError(f"bad handshake {AGENT_LOGIN}")),
+        TransportError,
+    ),
     "not-found": (_remove_the_ticket, TicketNotFound),
     "conflict": (_other_closure, ClosureConflict),
-    "partial": (_answer("TicketUpdate", call=3, json=gi_error(
-        "TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update owner!")), PartialClosure),
+    "partial": (
+        _answer(
+            "TicketUpdate",
+            call=3,
+            json=gi_error("TicketUpdate.AccessDenied", "TicketUpdate: Does not have permissions to update owner!"),
+        ),
+        PartialClosure,
+    ),
     "partial-owner-disabled": (_owner_disabled_after_the_note, PartialClosure),
     "partial-after-lost-answer": (_lost_note_then_500s, PartialClosure),
 }
@@ -288,25 +331,50 @@ def test_a_plan_that_fails_leaks_nothing(fake: FakeZnuny, logs, tmp_path):
     "make",
     [
         lambda tmp: client().close(ticket_id=TICKET_ID, attention=onboarding()),  # formats missing
-        lambda tmp: client(max_request_bytes=100).close(ticket_id=TICKET_ID, attention=onboarding(),
-                                                        formats=make_formats(tmp)),
+        lambda tmp: client(max_request_bytes=100).close(
+            ticket_id=TICKET_ID, attention=onboarding(), formats=make_formats(tmp)
+        ),
         lambda tmp: client().close(ticket_number="abc", attention=onboarding()),
         lambda tmp: UserOnboarding(description="x", access_url="https://x y", login="l", password=ONBOARD_CANARY),
         lambda tmp: UserOnboarding(description=" ", access_url="https://x", login="l", password=ONBOARD_CANARY),
-        lambda tmp: UserOnboarding(description="x", access_url="https://x", login="l", password=ONBOARD_CANARY,
-                                   extra=ONBOARD_CANARY),
+        lambda tmp: UserOnboarding(
+            description="x", access_url="https://x", login="l", password=ONBOARD_CANARY, extra=ONBOARD_CANARY
+        ),
         lambda tmp: ClosureClient(BASE_URL, AGENT_LOGIN, AGENT_CANARY, OWNER_LOGIN, server_timezone="Nowhere/X"),
         lambda tmp: ClosureClient("not a url", AGENT_LOGIN, AGENT_CANARY, OWNER_LOGIN),
         lambda tmp: ClosureClient(BASE_URL, AGENT_LOGIN, AGENT_CANARY, OWNER_LOGIN, read_timeout=AGENT_CANARY),
         lambda tmp: ClosureClient(BASE_URL, AGENT_LOGIN, AGENT_CANARY, OWNER_LOGIN, retry_attempts=0),
-        lambda tmp: ClosureClient.from_env({"OTRS_CLOSURE_BASE_URL": BASE_URL, "OTRS_CLOSURE_PASSWORD": AGENT_CANARY,
-                                            "OTRS_CLOSURE_USERNAME": AGENT_LOGIN}),
-        lambda tmp: ClosureClient.from_env({"OTRS_CLOSURE_BASE_URL": BASE_URL, "OTRS_CLOSURE_PASSWORD": AGENT_CANARY,
-                                            "OTRS_CLOSURE_USERNAME": AGENT_LOGIN, "OTRS_CLOSURE_OWNER_LOGIN": "o",
-                                            "OTRS_CLOSURE_ROUTES": "{" + AGENT_CANARY}),
+        lambda tmp: ClosureClient.from_env(
+            {
+                "OTRS_CLOSURE_BASE_URL": BASE_URL,
+                "OTRS_CLOSURE_PASSWORD": AGENT_CANARY,
+                "OTRS_CLOSURE_USERNAME": AGENT_LOGIN,
+            }
+        ),
+        lambda tmp: ClosureClient.from_env(
+            {
+                "OTRS_CLOSURE_BASE_URL": BASE_URL,
+                "OTRS_CLOSURE_PASSWORD": AGENT_CANARY,
+                "OTRS_CLOSURE_USERNAME": AGENT_LOGIN,
+                "OTRS_CLOSURE_OWNER_LOGIN": "o",
+                "OTRS_CLOSURE_ROUTES": "{" + AGENT_CANARY,
+            }
+        ),
     ],
-    ids=["formats-missing", "too-large", "bad-number", "bad-url", "blank-description", "extra-field", "bad-tz",
-         "bad-base-url", "bad-timeout", "bad-retry", "env-missing", "env-bad-json"],
+    ids=[
+        "formats-missing",
+        "too-large",
+        "bad-number",
+        "bad-url",
+        "blank-description",
+        "extra-field",
+        "bad-tz",
+        "bad-base-url",
+        "bad-timeout",
+        "bad-retry",
+        "env-missing",
+        "env-bad-json",
+    ],
 )
 def test_input_errors_leak_nothing_and_send_nothing(logs, tmp_path, make):
     with no_http() as rsps:

@@ -11,8 +11,10 @@ def test_repeated_batches_reuse_the_same_connection_pools(fake_znuny: FakeZnuny)
     client = fake_znuny.client(sleep=lambda s: None)
     for round_ in range(3):
         tickets = [fake_znuny.new_service_desk_ticket(f"t{round_}-{i}") for i in range(8)]
-        items = [BatchItem(attention=ServiceRequest(description=f"Hecho {t.ticket_id}"), ticket_id=t.ticket_id)
-                 for t in tickets]
+        items = [
+            BatchItem(attention=ServiceRequest(description=f"Hecho {t.ticket_id}"), ticket_id=t.ticket_id)
+            for t in tickets
+        ]
         results = list(client.close_many(items, workers=4))
         assert [r.status for r in results] == [BatchStatus.CLOSED] * 8
         # At most one client per worker, whatever the number of batches run so far.
