@@ -120,7 +120,7 @@ def test_like_recordings_and_the_seed_ids(profile: str) -> None:
     assert fake.clock.timezone == "UTC"
     znuny = fake.profile.product == "Znuny"
     assert fake.store.queues[5].group_id == (5 if znuny else 4)  # GroupID of mesa-de-servicio on the lab
-    assert fake.profile.numero_serie_field_id == (6 if znuny else 3)
+    assert fake.store.dynamic_fields["NumeroSerie"].field_id == (6 if znuny else 3)  # DynamicFieldID on the lab
     assert ("TicketSearchGET" in fake.interface.routes) == (fake.profile.routes == get_profile().routes)
 
 

@@ -13,7 +13,7 @@ servers' ``Kernel/GenericInterface`` trees and the differential test against the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
@@ -205,12 +205,9 @@ class Profile:
     #: What an unknown web service gets: the connection closed without a byte (``nph-`` CGI under
     #: mod_perl writes nothing) or, on OTOBO's PSGI stack, an empty HTTP 500.
     unknown_webservice: Literal["close", "empty_500"]
-    #: GroupID of ``mesa-de-servicio`` and DynamicFieldID of ``NumeroSerie`` in the lab's seed.
+    #: GroupID of ``mesa-de-servicio`` in the lab's seed.
     service_desk_group_id: int
-    numero_serie_field_id: int
-    max_length: int = 100_000_000
     webservice: str = "GenericTicketConnectorREST"
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def script_path(self) -> str:
@@ -276,8 +273,6 @@ ZNUNY_6_5_15 = Profile(
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
     service_desk_group_id=5,
-    numero_serie_field_id=6,
-    notes=("the recordings in tests/recordings",),
 )
 
 ZNUNY_6_5_10 = Profile(
@@ -321,8 +316,6 @@ ZNUNY_6_5_10 = Profile(
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
     service_desk_group_id=5,
-    numero_serie_field_id=6,
-    notes=("the lab's znuny65",),
 )
 
 ZNUNY_7_1_7 = Profile(
@@ -374,7 +367,6 @@ ZNUNY_7_1_7 = Profile(
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
     service_desk_group_id=5,
-    numero_serie_field_id=6,
 )
 
 OTRS_6_0_30 = Profile(
@@ -422,7 +414,6 @@ OTRS_6_0_30 = Profile(
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="close",
     service_desk_group_id=4,
-    numero_serie_field_id=3,
 )
 
 OTOBO_11_0_6 = Profile(
@@ -475,7 +466,6 @@ OTOBO_11_0_6 = Profile(
     double_space_ops=frozenset({"TicketCreate"}),
     unknown_webservice="empty_500",
     service_desk_group_id=4,
-    numero_serie_field_id=3,
 )
 
 OTRS_5_0_8 = Profile(
@@ -519,7 +509,6 @@ OTRS_5_0_8 = Profile(
     double_space_ops=frozenset({"TicketCreate", "TicketUpdate"}),
     unknown_webservice="close",
     service_desk_group_id=4,
-    numero_serie_field_id=3,
 )
 
 #: Every profile by canonical name.
