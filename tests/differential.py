@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -91,22 +92,33 @@ class Target:
     tickets: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (TicketID, TicketNumber)
     articles: dict[int, str] = field(default_factory=dict)  # ArticleID -> "A:n"
     log: list[Answer] = field(default_factory=list)
+    #: Seconds to wait for a free session where the server limits them (see :meth:`sid`).
+    session_wait: float = 0.0
 
     def __post_init__(self) -> None:
         self.http.headers["User-Agent"] = USER_AGENT
 
     # ------------------------------------------------------------------ helpers
     def sid(self, user: str = "tecnico1") -> str:
-        """A session of a seeded user (made once, through SessionCreate)."""
+        """A session of a seeded user (made once, through SessionCreate). Where the server limits
+        sessions per agent (OTRS 5: 20 in 10 minutes), other clients of a shared lab may have
+        used them up: wait for a free one, up to ``session_wait`` seconds."""
         if user not in self.sessions:
             key = "CustomerUserLogin" if user == "cliente.demo" else "UserLogin"
-            answer = self.http.post(
-                self.url + "/Session", json={key: user, "Password": self.passwords[user]}, timeout=60
-            )
-            try:
-                self.sessions[user] = answer.json()["SessionID"]
-            except (ValueError, KeyError):
-                raise AssertionError(f"{self.name}: SessionCreate as {user} failed: {answer.text[:300]!r}") from None
+            deadline = time.monotonic() + (self.session_wait if self.profile.session_limits else 0)
+            while True:
+                answer = self.http.post(
+                    self.url + "/Session", json={key: user, "Password": self.passwords[user]}, timeout=60
+                )
+                try:
+                    self.sessions[user] = answer.json()["SessionID"]
+                    break
+                except (ValueError, KeyError):
+                    if time.monotonic() > deadline:
+                        raise AssertionError(
+                            f"{self.name}: SessionCreate as {user} failed: {answer.text[:300]!r}"
+                        ) from None
+                    time.sleep(15)
         return self.sessions[user]
 
     def tid(self, name: str) -> str:

@@ -140,7 +140,7 @@ def test_fake_answers_like_the_real_system(system: LabSystem | None) -> None:
     departures: dict[str, int] = {}
     pairs: list[dict[str, object]] = []
     with fake.serve() as fake_url:
-        real = Target("real", system.url, fake.profile, PASSWORDS, marker)
+        real = Target("real", system.url, fake.profile, PASSWORDS, marker, session_wait=660)
         mine = Target("fake", fake_url, fake.profile, fake.credentials, marker)
         for step in CORPUS:
             if step.skip is not None and step.skip(real):
