@@ -32,9 +32,7 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from otrs_closure import ClosureClient, FormatFiles
-from otrs_closure.testing import PASSWORDS, FakeZnuny, RequestRecord
-from otrs_closure.testing.mock import request_body_bytes, split_base_url
-from otrs_closure.testing.seeds import RECORDING_START
+from otrs_closure.testing import PASSWORDS, RECORDING_START, FakeZnuny, RequestRecord, request_body_bytes
 
 BASE_URL = "https://mesa.example.gob.mx"
 WEBSERVICE = "GenericTicketConnectorREST"
@@ -319,7 +317,7 @@ def door(fake: FakeZnuny, *answers: Answer, base_url: str = BASE_URL) -> Iterato
     """The fake's ``responses`` door at ``base_url`` (plus ``answers`` in front of it, each of
     which must be used). Yields the RequestsMock: ``rsps.calls`` are the wire, each request
     exactly as sent (URL, every header, ``req_kwargs``) with the answer the client got."""
-    _, service_url = split_base_url(base_url, fake.interface)
+    service_url = fake.service_url(base_url)
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         # responses takes the first of several matching registrations and drops it: the
         # answers, registered first, are used once each; then the fake answers.

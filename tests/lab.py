@@ -18,8 +18,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["System", "SYSTEMS", "NAMES", "USERS", "QUEUE", "STATE", "CUSTOMER_USER", "selected", "psql", "console",
-           "LOG_SHM_KEY", "clear_bad_log_buffer"]
+__all__ = ["System", "LabSystem", "SYSTEMS", "NAMES", "USERS", "PASSWORDS", "QUEUE", "STATE", "CUSTOMER_USER",
+           "selected", "configured_systems", "skip_reason", "psql", "console", "LOG_SHM_KEY", "clear_bad_log_buffer"]
 
 #: Seed data, the same on all five systems: login -> password.
 USERS: dict[str, str] = {
@@ -29,6 +29,12 @@ USERS: dict[str, str] = {
     "root@localhost": "root-pass",  # admin (not in mesa-de-servicio)
 }
 AGENT, OWNER, READ_ONLY = "tecnico1", "agente.mesa", "lector"
+#: Every seeded login, the customer user's included (login -> password).
+PASSWORDS: dict[str, str] = {**USERS, "cliente.demo": "cliente-pass"}
+#: The FakeZnuny profile that models each system.
+FAKE_PROFILES = {"znuny65": "znuny-6.5.10", "otrs6": "otrs-6.0.30", "otobo": "otobo-11.0.6", "otrs5": "otrs-5.0.8",
+                 "znuny7": "znuny-7.1.7"}
+LAB_ENV, LAB_SYSTEMS_ENV = "OTRS_CLOSURE_TEST_LAB", "OTRS_CLOSURE_TEST_LAB_SYSTEMS"
 QUEUE = "Mesa de Servicio"
 STATE = "Atendido"
 GROUP = "mesa-de-servicio"
@@ -78,6 +84,28 @@ class System:
     @property
     def console_path(self) -> str:
         return str(Path(self.tree) / self.console)
+
+    # -- as the fake's differential test names them ------------------------------------------
+    @property
+    def root(self) -> str:
+        return self.root_url
+
+    @property
+    def url(self) -> str:
+        return self.webservice_url
+
+    @property
+    def prefix(self) -> str:
+        return self.url_prefix
+
+    @property
+    def version(self) -> str:
+        return self.product.rsplit(" ", 1)[-1]
+
+    @property
+    def profile(self) -> str:
+        """The FakeZnuny profile that models this system."""
+        return FAKE_PROFILES[self.name]
 
     @property
     def users(self) -> dict[str, str]:
@@ -130,8 +158,28 @@ def selected(environ: dict[str, str] | None = None) -> list[System]:
     names = [n.strip() for n in raw.split(",") if n.strip()] if raw else list(NAMES)
     unknown = [n for n in names if n not in SYSTEMS]
     if unknown:
-        raise ValueError(f"OTRS_CLOSURE_TEST_LAB_SYSTEMS: unknown system(s) {unknown}; known: {list(NAMES)}")
+        raise ValueError(f"OTRS_CLOSURE_TEST_LAB_SYSTEMS: unknown lab system(s) {unknown}; known: {list(NAMES)}")
     return [SYSTEMS[n] for n in dict.fromkeys(names)]
+
+
+LabSystem = System
+
+
+def configured_systems(environ: dict[str, str] | None = None) -> list[System]:
+    """The systems a live test should use: none unless ``OTRS_CLOSURE_TEST_LAB`` (the lab
+    folder) or ``OTRS_CLOSURE_TEST_LAB_SYSTEMS`` is set."""
+    env = os.environ if environ is None else environ
+    lab, names = env.get(LAB_ENV, "").strip(), env.get(LAB_SYSTEMS_ENV, "").strip()
+    if not lab and not names:
+        return []
+    if lab and not (Path(lab) / "up.sh").is_file():
+        raise ValueError(f"{LAB_ENV}={lab!r} is not the lab folder (no up.sh there)")
+    return selected(env)  # type: ignore[arg-type]
+
+
+def skip_reason() -> str:
+    """Why live lab tests are skipped when nothing is configured."""
+    return f"no lab configured: set {LAB_ENV}=../shared/lab or {LAB_SYSTEMS_ENV}=znuny65,otrs6,otobo,otrs5,znuny7"
 
 
 def psql(system: System, sql: str, *, timeout: float = 30) -> str:

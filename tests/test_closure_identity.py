@@ -44,14 +44,16 @@ def formats(tmp_path: Path) -> FormatFiles:
 
 
 def article(aid: int, subject: str, body: str, *atts: AttachmentInfo) -> ArticleInfo:
-    return ArticleInfo(article_id=aid, subject=subject, body=body, attachments=tuple(atts),
-                       create_time="2026-11-28 13:00:00")
+    return ArticleInfo(
+        article_id=aid, subject=subject, body=body, attachments=tuple(atts), create_time="2026-11-28 13:00:00"
+    )
 
 
 def snapshot(*articles: ArticleInfo, state: str = "Atendido", owner: str = "agente.mesa") -> TicketSnapshot:
     first = article(1, "Impresora no imprime", "Solicitud del cliente.")
-    return TicketSnapshot(ticket_id=2, ticket_number="2026112810000011", state=state, owner=owner,
-                          articles=(first, *articles))
+    return TicketSnapshot(
+        ticket_id=2, ticket_number="2026112810000011", state=state, owner=owner, articles=(first, *articles)
+    )
 
 
 def att(name: str, size: int, ct: str = "application/pdf") -> AttachmentInfo:
@@ -189,8 +191,12 @@ def test_missing_file_detected_and_files_elsewhere_do_not_count(formats):
     a = assess(snap, SETTINGS, p)
     assert [f.filename for f in a.missing_files] == [editable.filename]
     # ... and once a "Formatos adjuntos" article of this closure carries it, nothing is missing
-    repair = article(7, "Formatos adjuntos", f"Formatos adjuntos.\n{p.templates.reference(p.closure_id)}",
-                     att(editable.filename, editable.size))
+    repair = article(
+        7,
+        "Formatos adjuntos",
+        f"Formatos adjuntos.\n{p.templates.reference(p.closure_id)}",
+        att(editable.filename, editable.size),
+    )
     assert assess(snap.model_copy(update={"articles": (*snap.articles, repair)}), SETTINGS, p).missing_files == ()
 
 
@@ -230,8 +236,7 @@ def test_same_reference_other_password_is_another_closure(formats):
     corrected = ONBOARDING.model_copy(update={"password": ONBOARDING.password.__class__("Otra#2027")})
     second = prepare(SETTINGS, NoteTemplates(), corrected, formats)
     assert first.closure_id == second.closure_id
-    snap = snapshot(article(5, "Atendido", first.body.replace("\n", "\r\n"), *files_of(first)),
-                    article(6, *OWNER_NOTE))
+    snap = snapshot(article(5, "Atendido", first.body.replace("\n", "\r\n"), *files_of(first)), article(6, *OWNER_NOTE))
     assert assess(snap, SETTINGS, first).complete
     a = assess(snap, SETTINGS, second)
     assert a.note is None and [x.article_id for x in a.other_closures] == [5]

@@ -32,7 +32,13 @@ def test_proxy_is_transparent(inputs: Inputs):
         client.shutdown()
     assert [e.status for e in proxy.log] == [200] * 7 and proxy.faults() == []
     assert [r.operation for r in fake.requests] == [
-        "SessionCreate", "TicketSearch", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketUpdate", "TicketGet",
+        "SessionCreate",
+        "TicketSearch",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
     ]
     assert end_state_problems(fake.ticket(tid), inputs, receipt=receipt) == []
 

@@ -58,7 +58,11 @@ def test_prepared_file_digest_and_size(tmp_path):
     f = prepare_file(path, "signed_scan", SIGNED_SCAN_TYPES)
     data = path.read_bytes()
     assert (f.size, f.sha256, f.content_type, f.type_name) == (
-        len(data), hashlib.sha256(data).hexdigest(), "application/pdf", "PDF")
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        "application/pdf",
+        "PDF",
+    )
     assert b"".join(f.iter_base64()) == base64.b64encode(data)
     assert f.describe() == f"<base64 of {len(data)} bytes, sha256={f.sha256[:16]}…>"
 
@@ -127,8 +131,9 @@ def test_base64_length(n):
 
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-json_docs = st.recursive(json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(), c, max_size=4),
-                         max_leaves=20)
+json_docs = st.recursive(
+    json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(), c, max_size=4), max_leaves=20
+)
 
 
 def _prepared(tmp: Path, i: int, data: bytes):
@@ -161,8 +166,9 @@ def test_streaming_body_is_exactly_the_json(doc, contents, sizes):
         files = [_prepared(Path(d), i, c) for i, c in enumerate(contents)]
         document = {
             **doc,
-            "Attachment": [{"Content": StreamingJSONBody.placeholder(i), "Filename": f.filename}
-                           for i, f in enumerate(files)],
+            "Attachment": [
+                {"Content": StreamingJSONBody.placeholder(i), "Filename": f.filename} for i, f in enumerate(files)
+            ],
         }
         body = StreamingJSONBody(document, files)
         expected_doc = json.loads(json.dumps(document))

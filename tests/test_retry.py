@@ -75,9 +75,17 @@ def test_zero_backoff_means_no_wait():
 
 
 def test_from_settings():
-    s = ClosureSettings.build(base_url="https://m.example", username="u", password="p", owner_login="o",
-                              retry_attempts=7, retry_max_seconds=11, retry_backoff=0.1, retry_backoff_max=2,
-                              retry_after_max=5)
+    s = ClosureSettings.build(
+        base_url="https://m.example",
+        username="u",
+        password="p",
+        owner_login="o",
+        retry_attempts=7,
+        retry_max_seconds=11,
+        retry_backoff=0.1,
+        retry_backoff_max=2,
+        retry_after_max=5,
+    )
     sleeps: list[float] = []
     p = RetryPolicy.from_settings(s, sleep=sleeps.append)
     assert (p.attempts, p.max_seconds, p.backoff, p.backoff_max, p.retry_after_max) == (7, 11, 0.1, 2, 5)

@@ -17,13 +17,19 @@ def test_the_owner_login_is_compared_as_znuny_looks_it_up() -> None:
     # "Agente.Mesa" is accepted, and TicketGet then shows the login as stored,
     # "agente.mesa". An exact comparison never saw the owner step done: every close()
     # ended in PartialClosure ("remaining owner") and resent the owner change.
-    settings = ClosureSettings(base_url="https://mesa.example.gob.mx", username="tecnico1", password="x",
-                               owner_login="Agente.Mesa")
+    settings = ClosureSettings(
+        base_url="https://mesa.example.gob.mx", username="tecnico1", password="x", owner_login="Agente.Mesa"
+    )
     p = prepare(settings, NoteTemplates(), ServiceRequest(description="Se reinició el equipo."), None)
     note = ArticleInfo(article_id=5, subject="Atendido", body=p.body, create_time="2026-11-28 13:00:00")
     owner_note = ArticleInfo(article_id=6, subject="Se modifica propietario", body="Se modifica propietario")
-    snap = TicketSnapshot(ticket_id=2, ticket_number="2026112810000011", state="Atendido", owner="agente.mesa",
-                          articles=(note, owner_note))
+    snap = TicketSnapshot(
+        ticket_id=2,
+        ticket_number="2026112810000011",
+        state="Atendido",
+        owner="agente.mesa",
+        articles=(note, owner_note),
+    )
     a = assess(snap, settings, p)
     assert a.owner_done and a.complete
     assert next_write(settings, p, a, ARTICLE_FIELDS["channel"]) is None

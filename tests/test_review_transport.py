@@ -70,7 +70,10 @@ def test_session_create_over_get_is_refused_before_any_request() -> None:
     # error.
     with pytest.raises(InputError) as ei:
         ClosureClient(
-            "https://mesa.example.gob.mx", "tecnico1", "Secreto#2026", "agente.mesa",
+            "https://mesa.example.gob.mx",
+            "tecnico1",
+            "Secreto#2026",
+            "agente.mesa",
             routes={"SessionCreate": {"method": "GET", "path": "/Session"}},
         )
     assert ei.value.field == "routes"
@@ -110,8 +113,14 @@ def test_a_transport_error_chain_carries_no_session_id() -> None:
 
 def test_a_session_create_answer_without_session_id_is_a_server_error() -> None:
     fake = service_desk()
-    client = ClosureClient("https://mesa.example.gob.mx", "tecnico1", PASSWORDS["tecnico1"], "agente.mesa",
-                           sleep=no_sleep, retry_attempts=1)
+    client = ClosureClient(
+        "https://mesa.example.gob.mx",
+        "tecnico1",
+        PASSWORDS["tecnico1"],
+        "agente.mesa",
+        sleep=no_sleep,
+        retry_attempts=1,
+    )
     answer: Any = Answer("SessionCreate", json={"Result": "ok"})
     with door(fake, answer), pytest.raises(ServerError, match="without a SessionID"):
         client.close(ticket_id=TICKET_ID, attention=ServiceRequest(description="x"))
@@ -126,8 +135,15 @@ def test_relative_paths_are_fixed_when_the_settings_are_made(tmp_path: Any, monk
     (tmp_path / "locks").mkdir()
     monkeypatch.chdir(tmp_path)
     fake = service_desk()
-    client = ClosureClient("https://mesa.example.gob.mx", "tecnico1", PASSWORDS["tecnico1"], "agente.mesa",
-                           ca_bundle="ca.pem", lock_dir="locks", sleep=no_sleep)
+    client = ClosureClient(
+        "https://mesa.example.gob.mx",
+        "tecnico1",
+        PASSWORDS["tecnico1"],
+        "agente.mesa",
+        ca_bundle="ca.pem",
+        lock_dir="locks",
+        sleep=no_sleep,
+    )
     monkeypatch.chdir("/")
     with door(fake) as wire:
         client.close(ticket_id=TICKET_ID, attention=ServiceRequest(description="x"))

@@ -50,8 +50,7 @@ from otrs_closure import (
     TransportError,
     UserOnboarding,
 )
-from otrs_closure.testing import FakeZnuny, Fault, WriteStep
-from otrs_closure.testing.mock import request_body_bytes
+from otrs_closure.testing import FakeZnuny, Fault, WriteStep, request_body_bytes
 
 AGENT_CANARY = "AgentCanary-7f3e9b1d-Ñ$pw"
 ONBOARD_CANARY = "OnboardCanary-c41a88e2-ü%pw"

@@ -13,14 +13,30 @@ BASE = {"username": "u", "password": "p", "owner_login": "agente.mesa"}
 @pytest.mark.parametrize(
     ("given", "root", "path", "webservice"),
     [
-        ("https://mesa.example.gob.mx", "https://mesa.example.gob.mx",
-         "/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST", "GenericTicketConnectorREST"),
-        ("https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/MesaREST/",
-         "https://mesa.example.gob.mx", "/otrs/nph-genericinterface.pl/Webservice/MesaREST", "MesaREST"),
-        ("http://127.0.0.1:8080/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST",
-         "http://127.0.0.1:8080", "/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST", "Mesa REST"),
-        ("https://h.mx/otrs/nph-genericinterface.pl/WebserviceID/3", "https://h.mx",
-         "/otrs/nph-genericinterface.pl/WebserviceID/3", "GenericTicketConnectorREST"),
+        (
+            "https://mesa.example.gob.mx",
+            "https://mesa.example.gob.mx",
+            "/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST",
+            "GenericTicketConnectorREST",
+        ),
+        (
+            "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/MesaREST/",
+            "https://mesa.example.gob.mx",
+            "/otrs/nph-genericinterface.pl/Webservice/MesaREST",
+            "MesaREST",
+        ),
+        (
+            "http://127.0.0.1:8080/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST",
+            "http://127.0.0.1:8080",
+            "/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST",
+            "Mesa REST",
+        ),
+        (
+            "https://h.mx/otrs/nph-genericinterface.pl/WebserviceID/3",
+            "https://h.mx",
+            "/otrs/nph-genericinterface.pl/WebserviceID/3",
+            "GenericTicketConnectorREST",
+        ),
     ],
 )
 def test_a_whole_web_service_url_is_split(given: str, root: str, path: str, webservice: str) -> None:
@@ -30,8 +46,11 @@ def test_a_whole_web_service_url_is_split(given: str, root: str, path: str, webs
 
 
 def test_explicit_gi_path_wins_over_the_split() -> None:
-    s = ClosureSettings(base_url="https://h.mx/otrs/nph-genericinterface.pl/Webservice/A",  # type: ignore[arg-type]
-                        gi_path="/custom/nph-genericinterface.pl/Webservice/B", **BASE)
+    s = ClosureSettings(
+        base_url="https://h.mx/otrs/nph-genericinterface.pl/Webservice/A",  # type: ignore[arg-type]
+        gi_path="/custom/nph-genericinterface.pl/Webservice/B",
+        **BASE,
+    )
     assert s.service_url == "https://h.mx/custom/nph-genericinterface.pl/Webservice/B"
 
 
