@@ -178,3 +178,127 @@ def test_a_session_dead_at_the_first_get_never_travels_in_a_url() -> None:
     gets = [r for r in fake.requests if r.method == "GET"]
     assert all("SessionID" not in r.query for r in gets)
     assert ops(fake)[:4] == ["SessionCreate", "TicketGet", "SessionCreate", "TicketGet"]
+
+
+# -- every generation, zero configuration, against the fake's profiles --------------------------
+
+GENERATIONS = {  # fake profile -> what the client must learn and send
+    "otrs-5.0.8": ("otrs5", "article_type", "GET", False),
+    "otrs-6.0.30": ("otrs6", "channel", "GET", False),
+    "otobo-11.0.6": ("otobo", "channel", "GET", False),
+    "znuny-6.5.10": ("znuny65", "channel", "POST", True),
+    "znuny-6.5.15": ("znuny65", "channel", "POST", True),
+    "znuny-7.1.7": ("znuny7", "channel", "POST", True),
+}
+
+
+@pytest.mark.parametrize("profile", list(GENERATIONS))
+@pytest.mark.parametrize("by", ["number", "id"])
+def test_zero_configuration_closes_right_on_every_generation(profile: str, by: str, tmp_path) -> None:
+    """Only the web service URL, the agent and the owner login: the note is internal in
+    that generation's own fields, both files are stored, the owner changes with its note,
+    and a second close writes nothing — on each system the fake stands in for."""
+    from helpers import make_formats
+
+    from otrs_closure import ClosureClient, UserOnboarding
+    from otrs_closure.testing import FakeZnuny
+
+    expected_profile, fields, search_method, header = GENERATIONS[profile]
+    fake = FakeZnuny.service_desk(profile=profile)
+    tid, number = fake.new_service_desk_ticket("Alta en nómina")
+    attention = UserOnboarding(description="Alta en nómina.", access_url="https://nomina.example.gob.mx",
+                               login="mgarcia", password="Temporal#2026")
+    formats = make_formats(tmp_path)
+    ref = {"ticket_number": number} if by == "number" else {"ticket_id": tid}
+    with fake.serve() as url:
+        client = ClosureClient(base_url=url, username="tecnico1", password="tecnico-pass", owner_login="agente.mesa",
+                               sleep=lambda s: None)
+        receipt = client.close(attention=attention, formats=formats, **ref)
+        again = client.close(attention=attention, formats=formats, **ref)
+    assert receipt.complete and again.writes_sent == 0
+    assert receipt.note_internal is True
+    assert receipt.note_visibility == ("ArticleType=note-internal" if fields == "article_type"
+                                       else "IsVisibleForCustomer=0")
+    view = fake.ticket(tid)
+    (note,) = view.articles_with_subject("Atendido")
+    assert not note.is_visible_for_customer
+    assert "Contraseña de acceso al Sistema: Temporal#2026" in note.body
+    assert sorted(a.filename for a in note.attachments) == ["formato.docx", "formato_firmado.pdf"]
+    assert len(view.articles_with_subject("Se modifica propietario")) == 1
+    assert (view.state, view.owner) == ("Atendido", "agente.mesa")
+    info = client.server
+    assert info.article_fields == fields and info.session_header is header
+    if by == "number":
+        assert info.search_route is not None and info.search_route.method == search_method
+        # the probe learnt the route without a failed request, or with at most one
+        searches = [r for r in fake.requests if r.operation == "TicketSearch" or r.path.endswith("/Search")]
+        assert len(searches) <= 3
+    # After the first GET (the header probe), GETs carry the session in the URL only where
+    # the server cannot read it from the header.
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert all(("SessionID" in r.query) is (not header) for r in gets[1:])
+    assert "SessionID" not in gets[0].query
+
+
+def test_the_other_generations_fields_would_have_made_the_note_public() -> None:
+    """Why the fields matter: OTRS 5 ignores CommunicationChannel/IsVisibleForCustomer (a
+    web request, visible to the customer), 6+ ignore ArticleType — told the wrong ones, the
+    client refuses before writing, because the ticket's articles contradict them."""
+    from otrs_closure import ClosureClient
+    from otrs_closure.testing import FakeZnuny
+
+    for profile, wrong in (("otrs-5.0.8", "channel"), ("otrs-6.0.30", "article_type")):
+        fake = FakeZnuny.service_desk(profile=profile)
+        tid, _ = fake.new_service_desk_ticket()
+        with fake.serve() as url, pytest.raises(ServerCompatibilityError):
+            ClosureClient(base_url=url, username="tecnico1", password="tecnico-pass", owner_login="agente.mesa",
+                          article_fields=wrong, sleep=lambda s: None).close(ticket_id=tid, attention=SR)
+        assert len(fake.ticket(tid).articles_with_subject("Atendido")) == 0
+
+
+def test_otrs5_attachment_contents_are_not_held_in_memory(tmp_path) -> None:
+    """OTRS 5 sends every attachment's content although GetAttachmentContents=0 asked for
+    none: reading a ticket that holds a 20 MB scan must not hold its base64 (the fake runs
+    in a process of its own, so only the client's allocations are counted)."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import tracemalloc
+
+    from helpers import make_formats
+
+    from otrs_closure import ClosureClient, FormatFiles
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "otrs_closure", "fake-server", "--port", str(port), "--profile", "otrs5",
+         "--tickets", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = ""
+        assert server.stdout is not None
+        for line in server.stdout:
+            found = re.search(r"(http://127\.0\.0\.1:\d+/\S+/Webservice/\S+)", line)
+            if found:
+                url = found.group(1).rstrip(".,")
+                break
+        assert url, "the fake server did not start"
+        scan = tmp_path / "escaneo.pdf"
+        with scan.open("wb") as fh:
+            fh.write(b"%PDF-1.4\n" + os.urandom(20 * 1024 * 1024))
+        formats = FormatFiles(signed_scan=scan, editable=make_formats(tmp_path / "e").editable)
+        client = ClosureClient(base_url=url, username="tecnico1", password="tecnico-pass", owner_login="agente.mesa",
+                               sleep=lambda s: None)
+        first = client.close(ticket_id=2, attention=SR, formats=formats)
+        tracemalloc.start()
+        again = client.close(ticket_id=2, attention=SR, formats=formats)  # reads the ticket, the scan on it
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert first.complete and again.writes_sent == 0 and again.complete
+    assert peak < 5 * 1024 * 1024, peak  # the scan's base64 alone is 28 MB

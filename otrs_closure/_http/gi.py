@@ -244,6 +244,10 @@ class GenericInterface:
     def search(self, criteria: Mapping[str, Any], *, ticket: str | int | None = None) -> list[int]:
         """TicketSearch → TicketIDs (``{}`` is no match). The first search on a server whose
         route is not known tries each shipped route, likeliest first."""
+        if not self.knowledge.search_known:
+            for attempt in self.policy.reads():  # the login's answer orders the candidates
+                with attempt:
+                    self.session_id()
         candidates = self.knowledge.search_candidates()
         first: OtrsClosureError | None = None
         for i, route in enumerate(candidates):
