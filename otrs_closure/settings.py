@@ -313,19 +313,9 @@ class ClosureSettings(BaseModel):
             super().__init__(**values)
             return
         except ValidationError as exc:
-            error = self._input_error(exc)
+            error = InputError.from_validation(exc, known_fields=type(self).model_fields, default="settings")
         # Raised outside the handler: pydantic's error must not ride along as __context__.
         raise error
-
-    @classmethod
-    def _input_error(cls, exc: ValidationError) -> InputError:
-        err = exc.errors(include_input=False)[0]
-        field = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if not field:  # a model validator: its message starts with "<field>: "
-            name, sep, rest = msg.partition(": ")
-            field, msg = (name, rest) if sep and name in cls.model_fields else ("settings", msg)
-        return InputError(field, msg)
 
     @classmethod
     def build(cls, **values: Any) -> ClosureSettings:
