@@ -144,7 +144,7 @@ def test_exit_codes_for_server_answers(env: FakeZnuny, monkeypatch: pytest.Monke
     out, err = capsys.readouterr()
     assert json.loads(out)["error_code"] == "SessionCreate.AuthFail"
     _no_secrets(out, err)
-    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8}
+    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 
 
 def test_demo_closes_a_ticket_over_loopback(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,17 +6,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
+from otrs_closure._pool import TaskWindow, check_workers
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.batch.journal import Journal
 from otrs_closure.client import ClosureClient
 from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError
 
 log = logging.getLogger("otrs_closure.batch")
-
-MAX_WORKERS = 64
 
 # -- the pool ------------------------------------------------------------------------------------
 
@@ -118,8 +116,7 @@ def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
 
 
 def _check_pool(workers: object, rate_limit: object) -> None:
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
-        raise InputError("workers", f"must be an integer from 1 to {MAX_WORKERS}")
+    check_workers(workers)
     if rate_limit is not None and (
         isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or not rate_limit > 0
     ):
@@ -168,38 +165,31 @@ def _run(
         return result
 
     source = iter(items)
-    window = 2 * workers
-    pending: dict[Future[BatchResult], BatchItem] = {}
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otrs-closure-batch")
     exhausted = False
-    try:
-        while True:
-            while not exhausted and not run.stop.is_set() and len(pending) < window:
-                item = next(source, None)
-                if item is None:
-                    exhausted = True
+    with TaskWindow[BatchItem, BatchResult](workers, name="otrs-closure-batch") as pool:
+        try:
+            while True:
+                while not exhausted and not run.stop.is_set() and not pool.full:
+                    item = next(source, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    if run.journal is not None:
+                        try:
+                            item = _with_closure_id(item, run.client)
+                        except InputError as exc:
+                            yield emit(BatchResult.for_item(item, BatchStatus.INVALID, error=exc))
+                            continue
+                        if not recheck and run.journal.is_closed(item):
+                            yield emit(BatchResult.for_item(item, BatchStatus.SKIPPED_JOURNAL))
+                            continue
+                    pool.submit(run.close_one, item)
+                if not len(pool):
                     break
-                if run.journal is not None:
-                    try:
-                        item = _with_closure_id(item, run.client)
-                    except InputError as exc:
-                        yield emit(BatchResult.for_item(item, BatchStatus.INVALID, error=exc))
-                        continue
-                    if not recheck and run.journal.is_closed(item):
-                        yield emit(BatchResult.for_item(item, BatchStatus.SKIPPED_JOURNAL))
-                        continue
-                pending[pool.submit(run.close_one, item)] = item
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=lambda f: pending[f].row):
-                pending.pop(fut)
-                yield emit(fut.result())
-        if run.stop.is_set():
-            for item in source:
-                yield emit(BatchResult.for_item(item, BatchStatus.NOT_RUN, error=run.stopped_by))
-    finally:
-        run.stop.set()  # closures not yet started return at once
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+                for _, fut in pool.completed(key=lambda i: i.row):
+                    yield emit(fut.result())
+            if run.stop.is_set():
+                for item in source:
+                    yield emit(BatchResult.for_item(item, BatchStatus.NOT_RUN, error=run.stopped_by))
+        finally:
+            run.stop.set()  # closures not yet started return at once

@@ -12,8 +12,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from otrs_closure.cli import batch, close, demo, fake_server
+from otrs_closure.cli import audit, batch, close, demo, fake_server
 from otrs_closure.cli._common import (
+    EXIT_AUDIT_NONCOMPLIANT,
     EXIT_AUTH,
     EXIT_BATCH_FAILURES,
     EXIT_CODES,
@@ -39,6 +40,7 @@ __all__ = [
     "EXIT_TICKET",
     "EXIT_SERVER",
     "EXIT_BATCH_FAILURES",
+    "EXIT_AUDIT_NONCOMPLIANT",
 ]
 
 
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (close, demo, fake_server, batch):
+    for command in (close, demo, fake_server, batch, audit):
         command.register(sub)
     return parser
 

@@ -29,6 +29,7 @@ EXIT_AUTH = 5
 EXIT_TICKET = 6
 EXIT_SERVER = 7
 EXIT_BATCH_FAILURES = 8
+EXIT_AUDIT_NONCOMPLIANT = 9
 EXIT_CODES = {
     EXIT_OK: "closed, or found already closed",
     EXIT_UNEXPECTED: "unexpected error (a bug: please report it)",
@@ -39,6 +40,7 @@ EXIT_CODES = {
     EXIT_TICKET: "ticket not found, or no permission on it",
     EXIT_SERVER: "server or network failure before anything was written",
     EXIT_BATCH_FAILURES: "batch: at least one row failed (see the report)",
+    EXIT_AUDIT_NONCOMPLIANT: "audit: at least one ticket read is not compliant (see the report)",
 }
 
 DEFAULT_PASSWORD_ENV = "OTRS_CLOSURE_ONBOARDING_PASSWORD"

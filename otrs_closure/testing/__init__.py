@@ -42,3 +42,4 @@ __all__ = [
     "run_fake_server",
     "perl_decode_base64",
 ]
+from otrs_closure.testing.handclosed import HAND_CLOSURES as HAND_CLOSURES, new_hand_closed_ticket as new_hand_closed_ticket  # noqa: E402, E501  # isort: skip
