@@ -225,8 +225,8 @@ class LabelReader:
 
     def entries(self, body: str) -> list[tuple[str, str]]:
         """Every labelled line as (field, value), in order. A label left alone on its line
-        takes the next line as its value when that line is not blank and not labelled
-        itself — people often type the value under the label."""
+        takes the next line as its value when that line is not blank, not labelled and
+        not another "Name: value" line — people often type the value under the label."""
         lines = normalize_text(body).splitlines()
         hits = [self.label_of(line) for line in lines]
         out: list[tuple[str, str]] = []
@@ -234,7 +234,7 @@ class LabelReader:
             if hit is None:
                 continue
             field, value = hit
-            if not value and i + 1 < len(lines) and hits[i + 1] is None:
+            if not value and i + 1 < len(lines) and hits[i + 1] is None and not _OTHER_FIELD.match(lines[i + 1]):
                 value = _bare_value(lines[i + 1])
             out.append((field, value))
         return out
@@ -262,6 +262,10 @@ def _value_after(head: str, key: str) -> str:
             return ""
         rest = rest[match.end() :]
     return _bare_value(rest.strip().lstrip(":-–—="))
+
+
+# A line that reads as a field of its own ("Referencia interna: 42"), not as a value.
+_OTHER_FIELD = re.compile(r"\s*[*_•·>#-]*\s*[^\W\d_][^:\n]{0,40}:(\s|$)")
 
 
 def _bare_value(text: str) -> str:

@@ -35,7 +35,7 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;b
 .card.ok .n{color:#1f7a3a}.card.bad .n{color:#b3261e}.card.unread .n{color:#8a6d00}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #d5dbe1;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f5f7}td:first-child{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
 .problem{display:inline-block;background:#fdecea;color:#7a1c15;border-radius:3px;padding:0 .3rem;margin:0 .2rem .2rem 0}
 svg text{font-size:12px;fill:#1d2733}.legend span{margin-right:1rem}

@@ -18,10 +18,10 @@ from the assessment):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from otrs_closure._files import EDITABLE_TYPES, PDF, SIGNED_SCAN_TYPES, type_by_metadata
@@ -112,13 +112,16 @@ def _status(values: dict[str, list[str]], f: str) -> FieldStatus:
     return "blank" if f in values else "missing"
 
 
+_MAILBOX = re.compile(r'\s*"?(?P<name>[^<>"]*?)"?\s*<(?P<address>[^<>\s@]+@[^<>\s]+)>\s*')
+
+
 def _agent(a: ArticleInfo) -> str | None:
     """The name of the From line: ``"Juan Pérez" <tecnico1@…>`` or, as GenericInterface
     notes show it, ``Juan Pérez`` alone."""
     sender = a.sender.strip()
-    if "<" in sender or "@" in sender:
-        name, address = parseaddr(sender)
-        sender = name or address or sender
+    mailbox = _MAILBOX.fullmatch(sender)
+    if mailbox:
+        sender = mailbox.group("name").strip() or mailbox.group("address")
     return shown(repair_mojibake(sender), 120) or None
 
 
@@ -140,9 +143,9 @@ def find_formats(attachments: Sequence[AttachmentInfo]) -> tuple[AttachmentInfo 
     typed = [(a, type_by_metadata(a.filename, a.content_type)) for a in unique.values()]
     scans = [a for a, t in typed if t in SIGNED_SCAN_TYPES]
     editables = [a for a, t in sorted(typed, key=lambda pair: pair[1] == PDF) if t in EDITABLE_TYPES]
-    for editable in editables:
-        scan = next((s for s in scans if s is not editable), None)
-        if scan is not None:
+    for scan in scans:
+        editable = next((e for e in editables if e is not scan), None)
+        if editable is not None:
             return scan, editable
     return (scans[0] if scans else None), (editables[0] if editables and not scans else None)
 
