@@ -127,3 +127,21 @@ def test_csv_on_stdout(env: FakeZnuny, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_exit_code_9_is_documented() -> None:
     assert EXIT_CODES[9].startswith("audit:")
+
+
+def test_progress_on_a_terminal_only() -> None:
+    from otrs_closure.cli.audit import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term, pipe = Terminal(), io.StringIO()
+    with _progress(term) as update:
+        assert update is not None
+        update(3, 10)
+        update(10, 10)
+    assert "auditing" in term.getvalue() and "10/10" in term.getvalue()
+    with _progress(pipe) as update:
+        assert update is None
+    assert pipe.getvalue() == ""

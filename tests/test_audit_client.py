@@ -239,20 +239,22 @@ def test_wrong_credentials_stop_the_audit(fake: FakeZnuny) -> None:
 
 # -- where attachments cannot be listed without contents (OTRS 5) -----------------------------------
 def test_without_contents_optional_only_the_onboardings_are_read_with_attachments(fake: FakeZnuny) -> None:
-    names = ["service_request", "onboarding_typed", "incident_typed", "formats_missing", "order"]
-    made = {n: new_hand_closed_ticket(fake, n) for n in names}
+    from otrs_closure.audit._reading import CONTENTS_PER_REQUEST
+
+    names = ["service_request", "incident_typed", "order"] * 4 + ["onboarding_typed", "formats_missing"] * 4
+    made = [(n, new_hand_closed_ticket(fake, n)) for n in names]
     fake.clear_records()
-    report = auditor(fake, server="otrs5").audit(ticket_ids=[t.ticket_id for t in made.values()])
-    for n, t in made.items():
+    report = auditor(fake, server="otrs5").audit(ticket_ids=[t.ticket_id for _, t in made], per_request=20)
+    for n, t in made:
         assert problems(report, t.ticket_id) == HAND_CLOSURES[n].expected, n
     gets = ticket_gets(fake)
-    with_attachments = [g for g in gets if g.query.get("Attachments") == "1"]
-    assert all("GetAttachmentContents" in g.query for g in with_attachments)
+    light = [g for g in gets if g.query.get("Attachments") in ("0", "")]
+    heavy = [g for g in gets if g.query.get("Attachments") == "1"]
+    assert len(light) == 1 and len(ids_of(light[0])) == 20
+    onboardings = sorted(t.ticket_id for n, t in made if n in ("onboarding_typed", "formats_missing"))
+    assert sorted(i for g in heavy for i in ids_of(g)) == onboardings  # only those, each once
+    assert [len(ids_of(g)) for g in heavy] == [CONTENTS_PER_REQUEST, len(onboardings) - CONTENTS_PER_REQUEST]
     assert len(gets) == 1 + 2
-    assert sorted(ids_of(g)[0] for g in with_attachments) == sorted(
-        made[n].ticket_id for n in ("onboarding_typed", "formats_missing")
-    )
-    assert all(len(ids_of(g)) == 1 for g in with_attachments)
 
 
 def test_an_answer_with_contents_anyway_teaches_the_gentle_way(tmp_path: Path) -> None:
@@ -274,9 +276,8 @@ def test_an_answer_with_contents_anyway_teaches_the_gentle_way(tmp_path: Path) -
     assert [problems(report, t) for t in tickets] == [set()] * 12
     gets = [r for r in fake.requests if r.operation == "TicketGet"]
     assert gets[0].query.get("Attachments") == "1" and len(ids_of(gets[0])) == 4
-    later = gets[1:]
-    assert all(len(ids_of(g)) == 1 for g in later if g.query.get("Attachments") == "1")
-    assert sum(g.query.get("Attachments") in ("0", "") for g in later) == 2
+    later = gets[1:]  # two batches of 4, each: without attachments, then its 2 onboardings with them
+    assert [(g.query.get("Attachments") or "0", len(ids_of(g))) for g in later] == [("0", 4), ("1", 2)] * 2
 
 
 # -- the selection ------------------------------------------------------------------------------------
@@ -390,3 +391,25 @@ def test_the_formats_files_closed_by_the_library_are_found_by_name(fake: FakeZnu
     verdict = auditor(fake).audit(ticket_ids=[t.ticket_id]).ticket(t.ticket_id)
     assert verdict.compliant
     assert (verdict.signed_scan, verdict.editable) == (formats.signed_scan.name, formats.editable.name)
+
+
+def test_get_searches_send_blanks_as_percent_20() -> None:
+    """OTRS 5 keeps a '+' in a query as it is: "Mesa+de+Servicio" would match no queue."""
+    from otrs_closure.testing import DEFAULT_ROUTES, TICKET_SEARCH_GET_ROUTE
+
+    fake = FakeZnuny.service_desk(routes=[*DEFAULT_ROUTES, TICKET_SEARCH_GET_ROUTE])
+    fake.add_state("Cerrado con éxito", "closed")
+    t = new_hand_closed_ticket(fake, "order")
+    urls: list[str] = []
+
+    def spy(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        urls.append(str(request.url))
+        return fake.answer(request)
+
+    with in_front(fake, spy) as url:
+        client = front_client(url, routes={"TicketSearch": {"method": "GET", "path": "/Ticket"}})
+        report = client.audit(queue="Mesa de Servicio", state=["Atendido", "Cerrado con éxito"])
+    assert [v.ticket_id for v in report.tickets] == [t.ticket_id]
+    search = next(u for u in urls if "Queues=" in u)
+    assert "Queues=Mesa%20de%20Servicio" in search and "+" not in search
+    assert "States=Atendido&States=Cerrado%20con%20%C3%A9xito" in search  # a list: the key repeated

@@ -20,17 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import _audit_lab as lab
 import pytest
 
 from otrs_closure import ClosureClient, FormatFiles, Incident, ServiceRequest, UserOnboarding
 from otrs_closure.testing.handclosed import EDITABLE, HAND_CLOSURES, SCAN, HandClosure
 
-import _audit_lab as lab
-
 pytestmark = pytest.mark.live
 SYSTEMS = lab.selected()
 if not SYSTEMS:
-    pytest.skip("no lab: set OTRS_CLOSURE_TEST_LAB (and optionally OTRS_CLOSURE_TEST_LAB_SYSTEMS)", allow_module_level=True)
+    pytest.skip(
+        "no lab: set OTRS_CLOSURE_TEST_LAB (and optionally OTRS_CLOSURE_TEST_LAB_SYSTEMS)", allow_module_level=True
+    )
 
 LIBRARY = ("library_service_request", "library_incident", "library_onboarding")
 

@@ -7,7 +7,8 @@ Where the server cannot list attachments without their contents (OTRS 5 ignores
 ``GetAttachmentContents=0``; its profile says so, and an answer that carries contents
 anyway teaches it), tickets are first read without attachments, and only those whose
 verdict depends on attachments (onboardings, or all with ``require_formats``) are read
-again with them, one per request, so that an audit never pulls every scan of a queue.
+again with them, a few per request (:data:`CONTENTS_PER_REQUEST`), so that an audit never
+pulls every scan of a queue, nor many in one answer.
 """
 
 from __future__ import annotations
@@ -31,12 +32,23 @@ from otrs_closure.errors import (
 from otrs_closure.servers import PROFILES, ServerInfo
 from otrs_closure.servers._knowledge import ServerKnowledge
 
-__all__ = ["TicketReader", "Unread", "contents_optional", "MAX_PER_REQUEST", "WITH_ATTACHMENTS", "WITHOUT_ATTACHMENTS"]
+__all__ = [
+    "TicketReader",
+    "Unread",
+    "contents_optional",
+    "MAX_PER_REQUEST",
+    "CONTENTS_PER_REQUEST",
+    "WITH_ATTACHMENTS",
+    "WITHOUT_ATTACHMENTS",
+]
 
 log = logging.getLogger("otrs_closure.audit")
 
 #: The most TicketIDs sent in one TicketGet (the URL stays far below Apache's 8 KiB line).
 MAX_PER_REQUEST = 100
+#: TicketIDs per TicketGet when attachments come with their contents (OTRS 5): few, so
+#: that one answer holds the scans of a handful of tickets, not of a whole batch.
+CONTENTS_PER_REQUEST = 5
 #: Every article, attachment metadata (no contents where the server honours it).
 WITH_ATTACHMENTS: Mapping[str, Any] = TICKET_GET_PARAMS
 #: Every article, no attachments.
@@ -154,7 +166,7 @@ class TicketReader:
     def fetch(self, ids: Sequence[int]) -> list[TicketSnapshot | Unread]:
         """The tickets, each with what its verdict needs: attachment metadata in one pass
         where the server lists it without contents; otherwise no attachments first, then
-        those whose verdict depends on them again with them, one per request."""
+        those whose verdict depends on them again with them, a few per request."""
         if self.contents_optional() is True:
             # Should the server send contents anyway, these carry their attachments already;
             # the reader goes the gentle way from the next batch on.
@@ -166,6 +178,7 @@ class TicketReader:
         if self.contents_optional() is True:  # learned from these very tickets' articles
             again = self.get(need, WITH_ATTACHMENTS)
         else:
-            again = [x for i in need for x in self.get([i], WITH_ATTACHMENTS)]
+            n = CONTENTS_PER_REQUEST
+            again = [x for i in range(0, len(need), n) for x in self.get(need[i : i + n], WITH_ATTACHMENTS)]
         by_id = {r.ticket_id: r for r in again}
         return [by_id.get(r.ticket_id, r) for r in light]
