@@ -134,7 +134,14 @@ def live_target(name: str, tickets: int) -> Target:
         started = time.perf_counter()
 
         def make(i: int) -> int:
-            return lab.close_by_hand(raw, HAND_CLOSURES[names[i % len(names)]], title=f"{BENCH_TAG} {i}")
+            for attempt in range(3):  # a busy shared lab drops a connection now and then
+                try:
+                    return lab.close_by_hand(raw, HAND_CLOSURES[names[i % len(names)]], title=f"{BENCH_TAG} {i}")
+                except requests.ConnectionError:
+                    if attempt == 2:
+                        raise
+                    time.sleep(1)
+            raise AssertionError("unreachable")
 
         with ThreadPoolExecutor(4) as pool:
             ids += list(pool.map(make, range(len(ids), tickets)))

@@ -142,6 +142,9 @@ class RawGI:
     def __init__(self, system: LabSystem, agent: Agent) -> None:
         self.system = system
         self.http = requests.Session()
+        # A fresh connection per request: a keep-alive connection the server closed while
+        # idle would fail the next write, and a write is not resent blindly.
+        self.http.headers["Connection"] = "close"
         answer = self.http.post(
             system.url + "/Session", json={"UserLogin": agent.login, "Password": agent.password}, timeout=60
         ).json()

@@ -5,6 +5,7 @@ agents were seen writing the manual's labels by hand."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import datetime, timezone
 from typing import Any
@@ -331,7 +332,7 @@ def test_formats_count_on_any_article_of_the_ticket() -> None:
 
 
 def test_require_formats_applies_to_every_kind() -> None:
-    strict = AuditRules(**{**RULES.__dict__, "require_formats": True})
+    strict = dataclasses.replace(RULES, require_formats=True)
     snap = ticket(article("Atendido", SERVICE), article(*OWNER_NOTE))
     assert codes(snap) == set()
     assert codes(snap, strict) == {"formats_missing"}
@@ -355,7 +356,7 @@ def test_long_bodies_are_read_only_so_far() -> None:
 
 def test_labels_come_from_the_templates() -> None:
     templates = NoteTemplates(labels={**NoteTemplates().labels, "description": "Detalle del servicio"})
-    rules = AuditRules(**{**RULES.__dict__, "templates": templates})
+    rules = dataclasses.replace(RULES, templates=templates)
     snap = ticket(article("Atendido", "detalle del servicio: listo"), article(*OWNER_NOTE))
     assert codes(snap, rules) == set()
     assert codes(snap) == {"note_missing"}

@@ -164,6 +164,18 @@ def test_the_reports_agree(world: World, tmp_path: Path) -> None:
     text = page.read_text(encoding="utf-8")
     for key in ("tickets", "compliant", "non_compliant"):
         assert f'data-count="{key}">{doc["summary"][key]}<' in text
+    from test_audit_browser import CHROMIUM, _browser, _Counts
+
+    if CHROMIUM is None:
+        return
+    dom = _browser(tmp_path, "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-1000:]
+    shown = _Counts()
+    shown.feed(dom.stdout)
+    for key in ("tickets", "compliant", "non_compliant", "unreadable"):
+        assert shown.counts[("id=summary", key)] == str(doc["summary"][key])
+    for code, n in doc["summary"]["problems"].items():
+        assert shown.counts[(f"data-problem={code}", "problem")] == str(n)
 
 
 def test_the_audit_never_wrote(world: World) -> None:

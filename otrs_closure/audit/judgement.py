@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from otrs_closure._files import EDITABLE_TYPES, PDF, SIGNED_SCAN_TYPES, type_by_metadata
@@ -70,11 +71,11 @@ class AuditRules:
             templates=templates or NoteTemplates(),
         )
 
-    @property
+    @cached_property
     def reader(self) -> LabelReader:
         return self.templates.reader()
 
-    @property
+    @cached_property
     def note_fields(self) -> frozenset[str]:
         """The fields whose labels make a note a closing note: every template's (the
         library's own reference line is not a label of the manual)."""
