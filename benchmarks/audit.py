@@ -121,12 +121,8 @@ def live_target(name: str, tickets: int) -> Target:
         lab.ensure_agent(system, agent)
     raw = lab.RawGI(system, lab.CLOSER)
     search = system.profile.routes["TicketSearch"]
-    criteria = {"Title": f"{BENCH_TAG}*", "Limit": 10 * tickets}
-    if search.method == "GET":
-        found = raw.http.get(system.url + search.path, params={"SessionID": raw.session_id, **criteria}).json()
-    else:
-        found = raw.http.post(system.url + search.path, json={"SessionID": raw.session_id, **criteria}).json()
-    ids = sorted(int(i) for i in found.get("TicketID", []))
+    found = raw.search({"Title": f"{BENCH_TAG}*", "Limit": 10 * tickets})
+    ids = sorted(found)
     missing = tickets - len(ids)
     if missing > 0:
         print(f"{name}: creating {missing} hand-closed tickets tagged {BENCH_TAG} (once)…", file=sys.stderr)

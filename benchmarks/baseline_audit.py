@@ -1,7 +1,8 @@
 """The alternative to ``client.audit()``: the script a supervisor would write with plain
 ``requests`` — log in, search (or take the list), then read the tickets **one TicketGet
 per ticket**, one after the other, on one keep-alive session, with the same parameters
-(every article, attachment metadata without contents). It returns the raw tickets; the
+(every article, attachment metadata without contents), a read tried again when the
+connection drops (a keep-alive connection the server closed). It returns the raw tickets; the
 benchmark judges them with the library's own judgement, so that both sides do the same
 work but the reading."""
 
@@ -40,7 +41,13 @@ def read_tickets(
         tickets = []
         params = {"SessionID": session, "AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0}
         for ticket_id in ids:
-            data = http.get(f"{service_url}/Ticket/{ticket_id}", params=params, timeout=60).json()
+            for attempt in range(3):
+                try:
+                    data = http.get(f"{service_url}/Ticket/{ticket_id}", params=params, timeout=60).json()
+                    break
+                except requests.ConnectionError:
+                    if attempt == 2:
+                        raise
             tickets.extend(data["Ticket"])
         return tickets
     finally:

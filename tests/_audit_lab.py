@@ -141,16 +141,21 @@ class RawGI:
 
     def __init__(self, system: LabSystem, agent: Agent) -> None:
         self.system = system
-        self.http = requests.Session()
-        # A fresh connection per request: a keep-alive connection the server closed while
-        # idle would fail the next write, and a write is not resent blindly.
-        self.http.headers["Connection"] = "close"
-        answer = self.http.post(
-            system.url + "/Session", json={"UserLogin": agent.login, "Password": agent.password}, timeout=60
+        answer = self.request(
+            "POST", system.url + "/Session", json={"UserLogin": agent.login, "Password": agent.password}
         ).json()
         if "SessionID" not in answer:
             raise RuntimeError(f"{system.name}: SessionCreate as {agent.login} failed: {answer}")
         self.session_id = answer["SessionID"]
+
+    @staticmethod
+    def request(method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request on a connection of its own. Sharing keep-alive connections is not
+        safe here: Znuny's nph script answers ``Connection: Keep-Alive`` even to a client
+        that asked to close, and a connection the server dropped while idle would fail the
+        next write, which is not resent blindly."""
+        with requests.Session() as http:
+            return http.request(method, url, timeout=60, **kwargs)
 
     def _check(self, answer: requests.Response) -> dict[str, Any]:
         data: dict[str, Any] = answer.json()
@@ -160,20 +165,29 @@ class RawGI:
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         url = self.system.url + "/Ticket"
-        return self._check(self.http.post(url, json={"SessionID": self.session_id, **body}, timeout=60))
+        return self._check(self.request("POST", url, json={"SessionID": self.session_id, **body}))
 
     def update(self, ticket_id: int, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.system.url}/Ticket/{ticket_id}"
-        return self._check(self.http.patch(url, json={"SessionID": self.session_id, **body}, timeout=60))
+        return self._check(self.request("PATCH", url, json={"SessionID": self.session_id, **body}))
 
     def get(self, ticket_id: int) -> dict[str, Any]:
         url = f"{self.system.url}/Ticket/{ticket_id}"
         params = {"SessionID": self.session_id, "AllArticles": 1}
-        ticket: dict[str, Any] = self._check(self.http.get(url, params=params, timeout=60))["Ticket"][0]
+        ticket: dict[str, Any] = self._check(self.request("GET", url, params=params))["Ticket"][0]
         return ticket
 
+    def search(self, criteria: dict[str, Any]) -> list[int]:
+        route = self.system.profile.routes["TicketSearch"]
+        url = self.system.url + route.path
+        if route.method == "GET":
+            found = self.request("GET", url, params={"SessionID": self.session_id, **criteria}).json()
+        else:
+            found = self.request(route.method, url, json={"SessionID": self.session_id, **criteria}).json()
+        return [int(i) for i in found.get("TicketID", [])]
+
     def close(self) -> None:
-        self.http.close()
+        """Nothing is held open (kept for symmetry with clients)."""
 
 
 def _article(system: LabSystem, subject: str, body: str, *, visible: bool, sender: str = "agent") -> dict[str, Any]:
