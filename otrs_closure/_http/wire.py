@@ -16,9 +16,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -39,7 +39,7 @@ from otrs_closure.errors import (
 )
 from otrs_closure.settings import ClosureSettings
 
-__all__ = ["Wire", "POOL_SIZE"]
+__all__ = ["Wire", "POOL_SIZE", "query_string"]
 
 log = logging.getLogger("otrs_closure.transport")
 
@@ -100,6 +100,15 @@ def transport_error(exc: requests.RequestException, operation: str, ticket: str 
     return ConnectionDropped("the connection was dropped before an answer arrived" + detail, **ctx)
 
 
+def query_string(query: Mapping[str, Any]) -> str | None:
+    """The query of a GET: list values as repeated keys (the REST transport makes them an
+    array), blanks as ``%20`` — OTRS 5 decodes ``%XX`` but keeps a ``+`` as it is, so a
+    queue named "Mesa de Servicio" sent as ``Mesa+de+Servicio`` would match nothing."""
+    if not query:
+        return None
+    return urlencode(list(query.items()), doseq=True, quote_via=quote)
+
+
 class Wire:
     """One keep-alive connection pool shared by every thread of a client."""
 
@@ -139,7 +148,7 @@ class Wire:
             response = self._http.request(
                 call.method,
                 call.url,
-                params=dict(call.query) or None,
+                params=query_string(call.query),
                 data=call.body(),
                 headers=dict(call.headers),
                 timeout=(s.connect_timeout, s.read_timeout),

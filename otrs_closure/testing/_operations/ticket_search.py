@@ -58,7 +58,7 @@ _STATE_TYPE_IDS: dict[int, str] = {
 }
 
 _INTEGER = re.compile(r"[+-]?\d{1,16}")
-_DATE = re.compile(r"\d\d\d\d-(\d\d|\d)-(\d\d|\d) (\d\d|\d):(\d\d|\d):(\d\d|\d)")
+_DATE = re.compile(r"(\d\d\d\d)-(\d\d|\d)-(\d\d|\d) (\d\d|\d):(\d\d|\d):(\d\d|\d)")
 
 
 def _search_values(data: dict[str, Any], key: str) -> list[Any] | None:
