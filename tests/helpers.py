@@ -549,3 +549,26 @@ def chain_texts(exc: BaseException) -> list[str]:
             out.append(cur.json())
         stack += [cur.__cause__, cur.__context__]
     return out
+
+
+OWNER_NOTE: dict[str, Any] = {"subject": "Se modifica propietario", "body": "Se modifica propietario"}
+
+
+def ticket_showing(
+    fake: FakeZnuny, *articles: dict[str, Any], state: str = "Atendido", owner: str = OWNER_LOGIN
+) -> tuple[int, list[int]]:
+    """A new Service Desk ticket in ``state``, owned by ``owner``, whose first article is the
+    customer's request, followed by ``articles`` added by tecnico1 in order (the keys of
+    ``fake.add_article``: subject, body, attachments…), stored as given — as TicketGet will
+    show them. Returns the TicketID and the added ArticleIDs."""
+    ticket = fake.create_ticket(
+        "Impresora no imprime",
+        queue="Mesa de Servicio",
+        state=state,
+        customer_user="cliente.demo",
+        created_by="tecnico1",
+        owner=owner,
+        article={"subject": "Impresora no imprime", "body": "Solicitud del cliente."},
+    )
+    ids = [fake.add_article(ticket.ticket_id, created_by="tecnico1", **spec) for spec in articles]
+    return ticket.ticket_id, ids

@@ -6,14 +6,17 @@ from __future__ import annotations
 import pytest
 from helpers import (
     OWNER_LOGIN,
+    OWNER_NOTE,
     TICKET_ID,
     TICKET_NUMBER,
     after_step1_session,
+    closure_note,
     door,
     make_formats,
     new_client,
     ops,
     service_desk,
+    ticket_showing,
     writes,
 )
 
@@ -244,3 +247,19 @@ def test_closure_identity_ignores_surrounding_whitespace_but_not_files(tmp_path)
     other = make_formats(tmp_path / "b", "PNG", "DOCX")
     with pytest.raises(ClosureConflict):
         client.close(ticket_id=TICKET_ID, attention=ATTENTION, formats=other)
+
+
+
+def test_the_owner_login_is_compared_as_znuny_looks_it_up(fake: FakeZnuny):
+    # Znuny's UserLookup(UserLogin) is case-insensitive (lc + LOWER(login)), so Owner
+    # "Agente.Mesa" is accepted, and TicketGet then shows the login as stored,
+    # "agente.mesa". An exact comparison never saw the owner step done: every close()
+    # ended in PartialClosure ("remaining owner") and resent the owner change.
+    client = new_client(owner_login="Agente.Mesa")
+    _, body = closure_note(ATTENTION, client=client)
+    tid, (note, owner_note) = ticket_showing(fake, {"subject": "Atendido", "body": body}, OWNER_NOTE)
+    assert client.plan(ticket_id=tid, attention=ATTENTION).writes == []
+    receipt = client.close(ticket_id=tid, attention=ATTENTION)
+    assert receipt.complete and receipt.writes_sent == 0 and writes(fake) == []
+    assert receipt.owner == OWNER_LOGIN and receipt.steps.owner is ALREADY
+    assert (receipt.note_article_id, receipt.owner_article_id) == (note, owner_note)
