@@ -4,9 +4,13 @@ stops it before any write unless reclose=True."""
 from __future__ import annotations
 
 import pytest
+import requests
 from helpers import (
+    AGENT_LOGIN,
+    AGENT_PASSWORD,
     OWNER_LOGIN,
     OWNER_NOTE,
+    SERVICE_URL,
     TICKET_ID,
     TICKET_NUMBER,
     after_step1_session,
@@ -142,9 +146,10 @@ def test_owner_already_the_service_desk_but_no_note_sends_both_steps(fake: FakeZ
 
 def test_reopened_ticket_is_a_conflict_unless_reattend(fake: FakeZnuny, tmp_path):
     formats, _ = close_once(fake, tmp_path)
-    with fake.store.lock:  # an agent reopens the ticket
-        store = fake.store
-        store.state_set(store.tickets[TICKET_ID], store.state_by(name="open"), user_id=2)
+    # An agent reopens the ticket (a TicketUpdate of its own).
+    reopen = {"UserLogin": AGENT_LOGIN, "Password": AGENT_PASSWORD, "Ticket": {"State": "open"}}
+    requests.patch(f"{SERVICE_URL}/Ticket/{TICKET_ID}", json=reopen, timeout=5).raise_for_status()
+    fake.clear_records()
     # A re-run does not silently close it again: nothing is written.
     with pytest.raises(ClosureReopened) as ei:
         new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
