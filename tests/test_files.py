@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import requests.adapters
 from helpers import (
     TICKET_ID,
     Answer,
@@ -310,36 +312,65 @@ def test_the_files_are_sent_in_bounded_reads_never_whole(tmp_path, monkeypatch):
     assert sum(reads) >= scan.stat().st_size
 
 
-# Private: otrs_closure._http.body and otrs_closure._files — no public seam reaches these: requests
-# reads a body with read(blocksize), never readinto(), and the client always puts each placeholder in.
-def _prepared(tmp: Path, i: int, data: bytes):  # type: ignore[no-untyped-def]
-    from otrs_closure._files import SIGNED_SCAN_TYPES, prepare_file
+class PieceReader(requests.adapters.HTTPAdapter):
+    """A transport (mounted through the client's ``session_factory``) that reads a streamed
+    body itself, ``size`` bytes at a time, with ``read()`` or with ``readinto()`` as
+    io-based HTTP stacks do, before passing the bytes on (to the door in front of it)."""
 
-    path = tmp / f"f{i}.pdf"
-    path.write_bytes(b"%PDF-" + data)
-    return prepare_file(path, "signed_scan", SIGNED_SCAN_TYPES)
+    def __init__(self, how: str, size: int) -> None:
+        super().__init__()
+        self.how, self.size, self.pieces = how, size, 0
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        body = request.body
+        if body is not None and hasattr(body, "read"):
+            out = bytearray()
+            buf = bytearray(self.size)
+            while True:
+                if self.how == "readinto":
+                    n = body.readinto(buf)
+                    piece = bytes(buf[:n])
+                else:
+                    piece = body.read(self.size)
+                if not piece:
+                    break
+                assert len(piece) <= self.size
+                out += piece
+                self.pieces += 1
+            request.body = bytes(out)
+        return super().send(request, **kwargs)
 
 
-def test_streaming_body_readinto(tmp_path):
-    # Private: otrs_closure._http.body — readinto() (io.RawIOBase's) is called by no HTTP stack requests uses.
-    from otrs_closure._http.body import StreamingJSONBody
+@pytest.mark.parametrize(("how", "size"), [("readinto", 7), ("read", 7), ("read", 100_000), ("readinto", 65_536)])
+def test_a_transport_reading_the_body_in_pieces_gets_it_exactly(tmp_path, how, size):
+    scan = tmp_path / "escaneo.pdf"
+    scan.write_bytes(b"%PDF-" + bytes(range(256)) * 1100 + b"z")  # crosses the 192 KiB read chunks
+    formats = FormatFiles(signed_scan=scan, editable=make_file(tmp_path, "ODS"))
+    adapter = PieceReader(how, size)
 
-    f = _prepared(tmp_path, 0, b"x" * 1000)
-    body = StreamingJSONBody({"A": [{"Content": StreamingJSONBody.placeholder(0)}]}, [f])
-    buf = bytearray(7)
-    out = bytearray()
-    while n := body.readinto(buf):
-        out += buf[:n]
-    assert len(out) == len(body)
-    assert json.loads(out)["A"][0]["Content"] == base64.b64encode(f.path.read_bytes()).decode()
+    def session() -> requests.Session:
+        s = requests.Session()
+        s.mount("https://", adapter)
+        return s
+
+    fake = service_desk()
+    step1 = passing_through()
+    with door(fake, step1):
+        new_client(session_factory=session).close(ticket_id=TICKET_ID, attention=SR, formats=formats)
+    (raw,) = step1.received
+    assert adapter.pieces >= len(raw) // size
+    check_step1_as_received(fake, raw, formats)
 
 
 def test_streaming_body_missing_placeholder_is_an_error(tmp_path):
-    # Private: otrs_closure._http.body — a document without its placeholder is never built by the client.
+    # Private: otrs_closure._http.body, _files — the client never builds a document without its placeholder.
+    from otrs_closure._files import SIGNED_SCAN_TYPES, prepare_file
     from otrs_closure._http.body import StreamingJSONBody
 
+    path = tmp_path / "f0.pdf"
+    path.write_bytes(b"%PDF-x")
     with pytest.raises(ValueError):
-        StreamingJSONBody({"no": "placeholder"}, [_prepared(tmp_path, 0, b"x")])
+        StreamingJSONBody({"no": "placeholder"}, [prepare_file(path, "signed_scan", SIGNED_SCAN_TYPES)])
 
 
 # -- a file is uploaded exactly as validated, or not at all (through the public API) -------------
