@@ -54,16 +54,20 @@ def planned_attachments(formats: FormatFiles, client: ClosureClient = OFFLINE) -
     return [dict(a) for a in step1.body["Attachment"]]  # type: ignore[index]
 
 
+_OTHERS = tempfile.TemporaryDirectory()  # the other role's file, made once for the whole module
+OTHER = {"signed_scan": make_file(_OTHERS.name, "DOCX", "otro.docx"),
+         "editable": make_file(_OTHERS.name, "PDF", "otro.pdf")}
+
+
 def sent_name(name: str, role: str = "signed_scan") -> str:
     """The Filename sent for a local file called ``name`` in ``role`` (a PDF scan or a
     DOCX editable file), as ``plan()`` shows it."""
     with tempfile.TemporaryDirectory() as d:
-        local = Path(d) / "local"
-        local.mkdir()
+        local = make_file(Path(d), "PDF" if role == "signed_scan" else "DOCX", name)
         if role == "signed_scan":
-            formats = FormatFiles(signed_scan=make_file(local, "PDF", name), editable=make_file(d, "DOCX", "otro.docx"))
+            formats = FormatFiles(signed_scan=local, editable=OTHER["signed_scan"])
         else:
-            formats = FormatFiles(signed_scan=make_file(d, "PDF", "otro.pdf"), editable=make_file(local, "DOCX", name))
+            formats = FormatFiles(signed_scan=OTHER["editable"], editable=local)
         attachments = planned_attachments(formats)
     return str(attachments[0 if role == "signed_scan" else 1]["Filename"])
 
