@@ -436,3 +436,24 @@ def test_ids_as_strings_in_ticket_get_are_accepted():
         receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTIONS["service_request"][0])
     assert receipt.complete and receipt.ticket_id == TICKET_ID
     assert receipt.note_article_id == fake.ticket(TICKET_ID).articles_with_subject("Atendido")[0].article_id
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "path"),
+    [
+        ("TicketUpdate", "POST", "/Ticket/:TicketID/Update"),
+        ("TicketGet", "GET", "/Tickets/:TicketID/Details"),
+    ],
+)
+def test_a_route_with_the_ticket_id_inside_the_path_is_followed(fake: FakeZnuny, operation, method, path):
+    # pyotrs's URL builder handles only a route that ends in :TicketID; for any other it
+    # silently reused the URL of the previous request (the TicketUpdate went to
+    # .../Ticket/2, the TicketGet's URL).
+    fake.set_route(operation, method, path)
+    client = new_client(routes={operation: {"method": method, "path": path}})
+    receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTIONS["service_request"][0])
+    assert receipt.complete and receipt.verified
+    sent = of(fake, operation)
+    assert sent and all(r.path.endswith(path.replace(":TicketID", str(TICKET_ID))) for r in sent)
+    assert all(r.operation is not None for r in fake.requests)  # every request reached an operation
+    fake.assert_ticket(TICKET_ID, state="Atendido", owner=OWNER_LOGIN)

@@ -22,10 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from fault_matrix import Inputs, end_state_problems, make_inputs, new_client
+from helpers import closure_note
 
 from otrs_closure import ClosureClient, ClosureConflict, ClosureReceipt, OtrsClosureError, ServiceRequest, StepStatus
-from otrs_closure._workflow.prepare import prepare
-from otrs_closure.note import NoteTemplates
 from otrs_closure.testing import FakeZnuny
 
 CHILD = Path(__file__).with_name("closure_child.py")
@@ -201,7 +200,7 @@ def test_a_doubled_note_is_reported(inputs: Inputs, caplog: pytest.LogCaptureFix
     attention = ServiceRequest(description="Se reconfiguró la impresora.")
     with fake.mock() as url:
         client = new_client(url)
-        body = prepare(client.settings, NoteTemplates(), attention, None).body
+        _, body = closure_note(attention, client=client)
         first = fake.add_article(tid, created_by="tecnico1", subject="Atendido", body=body)
         second = fake.add_article(tid, created_by="tecnico1", subject="Atendido", body=body)
         # Both racers set the attended state with their note.

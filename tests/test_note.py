@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otrs_closure import Incident, NoteTemplates, ServiceRequest, UserOnboarding
-from otrs_closure._files import prepare_formats
 from otrs_closure.note import DEFAULT_LABELS, MASK, closure_id, normalize_text, render, render_masked
 
 ONBOARDING = UserOnboarding(
@@ -108,14 +107,17 @@ def test_closure_id_ignores_unicode_form_and_line_ends():
 
 
 def test_closure_id_depends_on_the_files(tmp_path):
-    from helpers import make_formats
+    """The files' names and contents are part of the identity (as ``validate()``, which
+    checks the files, computes it); the same files elsewhere are the same closure."""
+    from helpers import make_formats, new_client
 
-    f1 = prepare_formats(make_formats(tmp_path / "1"))
-    f2 = prepare_formats(make_formats(tmp_path / "2", "PNG", "DOCX"))
+    client = new_client()
     sr = ServiceRequest(description="x")
-    assert closure_id(sr, f1) != closure_id(sr, f2)
-    assert closure_id(sr, f1) != closure_id(sr)
-    assert closure_id(sr, f1) == closure_id(sr, prepare_formats(make_formats(tmp_path / "3")))
+    f1 = client.validate(attention=sr, formats=make_formats(tmp_path / "1"))
+    f2 = client.validate(attention=sr, formats=make_formats(tmp_path / "2", "PNG", "DOCX"))
+    assert len({f1, f2, client.validate(attention=sr)}) == 3
+    assert client.validate(attention=sr) == closure_id(sr)
+    assert f1 == client.validate(attention=sr, formats=make_formats(tmp_path / "3"))
 
 
 # -- normalize_text ---------------------------------------------------------------------------------
