@@ -239,8 +239,6 @@ def test_wrong_credentials_stop_the_audit(fake: FakeZnuny) -> None:
 
 # -- where attachments cannot be listed without contents (OTRS 5) -----------------------------------
 def test_without_contents_optional_only_the_onboardings_are_read_with_attachments(fake: FakeZnuny) -> None:
-    from otrs_closure.audit._reading import CONTENTS_PER_REQUEST
-
     names = ["service_request", "incident_typed", "order"] * 4 + ["onboarding_typed", "formats_missing"] * 4
     made = [(n, new_hand_closed_ticket(fake, n)) for n in names]
     fake.clear_records()
@@ -253,7 +251,7 @@ def test_without_contents_optional_only_the_onboardings_are_read_with_attachment
     assert len(light) == 1 and len(ids_of(light[0])) == 20
     onboardings = sorted(t.ticket_id for n, t in made if n in ("onboarding_typed", "formats_missing"))
     assert sorted(i for g in heavy for i in ids_of(g)) == onboardings  # only those, each once
-    assert [len(ids_of(g)) for g in heavy] == [CONTENTS_PER_REQUEST, len(onboardings) - CONTENTS_PER_REQUEST]
+    assert [len(ids_of(g)) for g in heavy] == [5, len(onboardings) - 5]  # five tickets with contents a request
     assert len(gets) == 1 + 2
 
 
@@ -408,3 +406,12 @@ def test_get_searches_send_blanks_as_percent_20() -> None:
     search = next(u for u in urls if "Queues=" in u)
     assert "Queues=Mesa%20de%20Servicio" in search and "+" not in search
     assert "States=Atendido&States=Cerrado%20con%20%C3%A9xito" in search  # a list: the key repeated
+
+
+@pytest.mark.parametrize("bad", [0, -1, 65, True, 2.5, "4"])
+def test_the_audit_takes_as_many_workers_as_the_batch(fake: FakeZnuny, bad: object) -> None:
+    """One bound for the shared pool: 1 to 64 workers, checked before any request."""
+    fake.clear_records()
+    with pytest.raises(InputError) as ei:
+        auditor(fake).audit(ticket_ids=[1], workers=bad)  # type: ignore[arg-type]
+    assert ei.value.field == "workers" and fake.requests == []

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from otrs_closure import NoteTemplates
-from otrs_closure._ticket import TicketSnapshot, parse_ticket
 from otrs_closure.audit import AuditRules, Problem, find_formats, judge
-from otrs_closure.audit.judgement import MAX_BODY_CHARS, needs_attachments
+from otrs_closure.audit.judgement import MAX_BODY_CHARS, TicketSnapshot, needs_attachments, parse_ticket
 from otrs_closure.results import AttachmentInfo
 
 RULES = AuditRules(

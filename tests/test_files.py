@@ -366,17 +366,6 @@ def test_a_transport_reading_the_body_in_pieces_gets_it_exactly(tmp_path, how, s
     check_step1_as_received(fake, raw, formats)
 
 
-def test_streaming_body_missing_placeholder_is_an_error(tmp_path):
-    # Private: otrs_closure._http.body, _files — the client never builds a document without its placeholder.
-    from otrs_closure._files import SIGNED_SCAN_TYPES, prepare_file
-    from otrs_closure._http.body import StreamingJSONBody
-
-    path = tmp_path / "f0.pdf"
-    path.write_bytes(b"%PDF-x")
-    with pytest.raises(ValueError):
-        StreamingJSONBody({"no": "placeholder"}, [prepare_file(path, "signed_scan", SIGNED_SCAN_TYPES)])
-
-
 # -- a file is uploaded exactly as validated, or not at all (through the public API) -------------
 
 

@@ -14,6 +14,10 @@ from the assessment):
   the articles;
 * the **formats**: two distinct attachments of the ticket, one a signed-scan type, the
   other an editable type, judged by content type and name (contents are not read).
+
+A caller that read tickets itself (an export, another tool) can judge them the same way:
+``judge(parse_ticket(ticket_object), rules)`` — ``parse_ticket`` and ``TicketSnapshot``
+are exported here for that.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from otrs_closure._files import EDITABLE_TYPES, PDF, SIGNED_SCAN_TYPES, type_by_metadata
-from otrs_closure._ticket import ArticleInfo, TicketSnapshot
+from otrs_closure._ticket import ArticleInfo, TicketSnapshot, parse_ticket
 from otrs_closure._workflow.assessment import file_key
 from otrs_closure.audit._text import repair_mojibake, shown
 from otrs_closure.audit.problems import Problem
@@ -36,7 +40,16 @@ from otrs_closure.note import LabelReader, NoteTemplates, label_key
 from otrs_closure.results import AttachmentInfo
 from otrs_closure.settings import ClosureSettings
 
-__all__ = ["AuditRules", "judge", "needs_attachments", "find_formats", "MAX_BODY_CHARS"]
+__all__ = [
+    "AuditRules",
+    "judge",
+    "needs_attachments",
+    "find_formats",
+    "MAX_BODY_CHARS",
+    "TicketSnapshot",
+    "ArticleInfo",
+    "parse_ticket",
+]
 
 #: How much of an article's body is read for labels (a note is a few lines; a pasted log is not read whole).
 MAX_BODY_CHARS = 64 * 1024

@@ -233,6 +233,7 @@ def _run(
     exhausted = False
     finished = False
     connected = False
+    ready: list[tuple[BatchItem, Future[BatchResult]]] = []  # done, not yet handed out
     try:
         while True:
             while not exhausted and not run.stopping() and not pool.full:
@@ -260,14 +261,16 @@ def _run(
                 pool.submit(run.close_one, item)
             if not len(pool):
                 break
-            for _, fut in pool.completed(key=lambda i: i.row):
+            ready = pool.completed(key=lambda i: i.row)
+            while ready:
+                _, fut = ready.pop(0)
                 yield emit(fut.result())
         for item in source:  # stopped (or nothing left)
             yield emit(run.not_run(item))
         finished = True
     finally:
         run.stop.set()  # closures not yet started return at once
-        in_flight = pool.pending
+        in_flight = {**pool.pending, **{fut: item for item, fut in ready}}
         pool.close()
         if not finished and progress is not None:
             _report_abandoned(in_flight, run, progress)

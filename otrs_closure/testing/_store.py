@@ -136,10 +136,11 @@ class Store:
         self._notifications: list[tuple[Ticket, str, Agent]] = []
 
     # ------------------------------------------------------------------ lookups
-    def agent_by_login(self, login: str) -> Agent | None:
-        """Agent by login (exact)."""
+    def agent_by_login(self, login: str, *, any_case: bool = False) -> Agent | None:
+        """Agent by login: exact, as authentication compares it, or ``any_case`` as
+        Znuny's UserLookup does for an Owner or Responsible (``lc`` on both sides)."""
         for agent in self.agents.values():
-            if agent.login == login:
+            if agent.login == login or (any_case and agent.login.lower() == login.lower()):
                 return agent
         return None
 

@@ -370,7 +370,8 @@ def check_ticket_attributes(store: Store, ticket_in: dict[str, Any], op: str, *,
             return error(op, "InvalidParameter", f"{op}: Ticket->PriorityID or Ticket->Priority parameter is invalid!")
     for key, label in (("Owner", "OwnerID or Ticket->Owner"), ("Responsible", "ResponsibleID or Ticket->Responsible")):
         if truthy(t.get(f"{key}ID")) or truthy(t.get(key)):
-            agent = pick(store.agent_by_id, lambda v: store.agent_by_login(text_of(v)), t.get(f"{key}ID"), t.get(key))
+            by_login = lambda v: store.agent_by_login(text_of(v), any_case=True)  # noqa: E731
+            agent = pick(store.agent_by_id, by_login, t.get(f"{key}ID"), t.get(key))
             if not valid_agent(agent):
                 return error(op, "InvalidParameter", f"{op}: Ticket->{label} parameter is invalid!")
     if truthy(t.get("PendingTime")) and not valid_pending_time(store, t["PendingTime"]):

@@ -110,12 +110,12 @@ def _ticket_create_writes(
         customer_id = text_of(t["CustomerID"])
     owner: Agent | None = None
     if truthy(t.get("Owner")) and not truthy(t.get("OwnerID")):
-        owner = store.agent_by_login(text_of(t["Owner"]))
+        owner = store.agent_by_login(text_of(t["Owner"]), any_case=True)
     elif t.get("OwnerID") is not None:
         owner = store.agent_by_id(t["OwnerID"])
     responsible: Agent | None = None
     if truthy(t.get("Responsible")) and not truthy(t.get("ResponsibleID")):
-        responsible = store.agent_by_login(text_of(t["Responsible"]))
+        responsible = store.agent_by_login(text_of(t["Responsible"]), any_case=True)
     elif t.get("ResponsibleID") is not None:
         responsible = store.agent_by_id(t["ResponsibleID"])
     # core TicketCreate takes the name when given, else the id

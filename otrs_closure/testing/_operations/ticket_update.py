@@ -253,7 +253,7 @@ def _ticket_update_writes(
             current = store.agents.get(current_id)
             agent: Agent | None = None
             if _changed(t.get(key), current.login if current else ""):
-                agent = _found(store.agent_by_login(text_of(t[key])), step)
+                agent = _found(store.agent_by_login(text_of(t[key]), any_case=True), step)
             elif _changed(t.get(f"{key}ID"), current_id):
                 agent = _found(store.agent_by_id(t[f"{key}ID"]), step)
             if agent is not None:
