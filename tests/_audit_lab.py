@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import lab
 import requests
 
 from otrs_closure.servers import PROFILES
@@ -52,21 +53,13 @@ class LabSystem:
         return PROFILES[self.name]
 
 
+# The audit's view of the lab systems of tests/lab.py (one home for the lab's data): each
+# system's example web service GenericTicketConnectorREST and its console.
 SYSTEMS = {
-    s.name: s
-    for s in (
-        LabSystem("znuny65", 8090, "otrs", "/opt/otrs", "otrs", "bin/otrs.Console.pl"),
-        LabSystem("otrs6", 8091, "otrs", "/opt/otrs6", "otrs6", "bin/otrs.Console.pl"),
-        LabSystem("otobo", 8092, "otobo", "/opt/otobo", "otobo", "bin/otobo.Console.pl"),
-        LabSystem("otrs5", 8093, "otrs", "/opt/otrs5", "otrs5", "bin/otrs.Console.pl"),
-        LabSystem("znuny7", 8094, "znuny", "/opt/znuny7", "znuny7", "bin/znuny.Console.pl"),
-    )
+    s.name: LabSystem(s.name, s.port, s.url_prefix, s.tree, s.os_user, s.console) for s in lab.SYSTEMS.values()
 }
 
-QUEUE = "Mesa de Servicio"
-GROUP = "mesa-de-servicio"
-OWNER = "agente.mesa"
-CUSTOMER_USER = "cliente.demo"
+QUEUE, GROUP, OWNER, CUSTOMER_USER = lab.QUEUE, lab.GROUP, lab.OWNER, lab.CUSTOMER_USER
 
 
 @dataclass(frozen=True)
@@ -92,8 +85,7 @@ def selected() -> list[LabSystem]:
     """The systems named by the environment; empty when the lab is not configured."""
     if not os.environ.get("OTRS_CLOSURE_TEST_LAB"):
         return []
-    names = os.environ.get("OTRS_CLOSURE_TEST_LAB_SYSTEMS", ",".join(SYSTEMS))
-    return [SYSTEMS[n.strip()] for n in names.split(",") if n.strip()]
+    return [SYSTEMS[s.name] for s in lab.selected()]
 
 
 _made: set[tuple[str, str]] = set()
@@ -136,6 +128,10 @@ def ensure_agent(system: LabSystem, agent: Agent) -> None:
         _made.add((system.name, agent.login))
 
 
+#: The raw reads' User-Agent (the live suite's own, which its access-log check knows).
+RAW_USER_AGENT = "otrs-closure-live-raw"
+
+
 class RawGI:
     """Plain GenericInterface requests as one agent (one session for the whole suite)."""
 
@@ -171,17 +167,26 @@ class RawGI:
         url = f"{self.system.url}/Ticket/{ticket_id}"
         return self._check(self.request("PATCH", url, json={"SessionID": self.session_id, **body}))
 
+    def _get(self, url: str, params: dict[str, Any]) -> requests.Response:
+        """A GET with the session where the server reads it: the header on Znuny, else the
+        query (the access-log check of the live suite tells the two apart)."""
+        headers = {"User-Agent": RAW_USER_AGENT}
+        if self.system.profile.session_header:
+            headers["X-OTRS-Header-SessionID"] = self.session_id
+        else:
+            params = {"SessionID": self.session_id, **params}
+        return self.request("GET", url, params=params, headers=headers)
+
     def get(self, ticket_id: int) -> dict[str, Any]:
         url = f"{self.system.url}/Ticket/{ticket_id}"
-        params = {"SessionID": self.session_id, "AllArticles": 1}
-        ticket: dict[str, Any] = self._check(self.request("GET", url, params=params))["Ticket"][0]
+        ticket: dict[str, Any] = self._check(self._get(url, {"AllArticles": 1}))["Ticket"][0]
         return ticket
 
     def search(self, criteria: dict[str, Any]) -> list[int]:
         route = self.system.profile.routes["TicketSearch"]
         url = self.system.url + route.path
         if route.method == "GET":
-            found = self.request("GET", url, params={"SessionID": self.session_id, **criteria}).json()
+            found = self._get(url, dict(criteria)).json()
         else:
             found = self.request(route.method, url, json={"SessionID": self.session_id, **criteria}).json()
         return [int(i) for i in found.get("TicketID", [])]
