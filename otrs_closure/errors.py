@@ -28,6 +28,7 @@ __all__ = [
     "TLSError",
     "ReadTimeout",
     "ConnectionDropped",
+    "StaleConnection",
     "ServerCompatibilityError",
     "PartialClosure",
     "ClosureConflict",
@@ -90,7 +91,8 @@ class OtrsClosureError(Exception):
 
 
 class InputError(OtrsClosureError, ValueError):
-    """Bad input found locally, before any request was sent. ``field`` names the input."""
+    """Bad input, found before anything was written: locally, before any request, or
+    against what the server is known to take (a request size). ``field`` names the input."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
@@ -195,6 +197,16 @@ class ConnectionDropped(TransportError):
     """The connection was closed or reset after the request was sent: it may have been applied."""
 
     kind_name = "dropped"
+
+
+class StaleConnection(ConnectionDropped):
+    """A kept-alive connection that the server had just closed: the request met the closed
+    socket and no byte of an answer came back. Apache closes after ``MaxKeepAliveRequests``
+    without saying so in an NPH answer (Znuny 6.5 and 7), so this is routine; the request
+    was almost surely never processed. Reads are resent at once; a write is re-read once,
+    without waiting, and resent only when the ticket does not show it."""
+
+    kind_name = "stale"
 
 
 class ServerCompatibilityError(OtrsClosureError):

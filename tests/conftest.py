@@ -61,6 +61,7 @@ def _live_sessions_ended(request: pytest.FixtureRequest):  # type: ignore[no-unt
     yield
     if live:
         target.forget_sessions()
+        target.sweep_sessions()
 
 
 CLEARED: dict[str, int] = {}

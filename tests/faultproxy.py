@@ -212,6 +212,7 @@ class FaultProxy:
         self.rewrite = rewrite
         self.rules: list[Rule] = []
         self.log: list[Exchange] = []
+        self.issued_sessions: list[str] = []  # every SessionID the server issued through the proxy
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -334,6 +335,17 @@ class FaultProxy:
                     return r
         return None
 
+    def _note_session(self, data: bytes) -> None:
+        """Keep the SessionID a SessionCreate answer carried, whether or not the client gets
+        it (a lost answer still made a session on the server: the suite ends it afterwards)."""
+        try:
+            sid = json.loads(data).get("SessionID")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(sid, str) and sid:
+            with self._lock:
+                self.issued_sessions.append(sid)
+
     def _record(self, *args: Any, at: float = 0.0, number: int = 0) -> None:
         with self._lock:
             self.log.append(Exchange(*args, at=at, number=number))
@@ -443,6 +455,8 @@ class FaultProxy:
                     record(502, None)
                     self.send_error(502, "upstream unreachable")
                     return
+                if path.split("?")[0].rstrip("/").endswith("/Session") and method == "POST":
+                    proxy._note_session(data)
                 if rule is not None and creating:
                     try:
                         sid = str(json.loads(data).get("SessionID") or "")

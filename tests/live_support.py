@@ -154,6 +154,26 @@ class Target:
             lab.psql(self.system, "DELETE FROM sessions WHERE session_id IN ({})".format(
                 ", ".join(f"'{x}'" for x in ids)))
 
+    def sweep_sessions(self) -> int:
+        """On a lab system, between tests: end every session of the suite's agents except
+        the raw reader's own — those a subprocess made (the CLI, a batch killed with SIGKILL)
+        are not in any list, and on OTRS 5 they would count against the agent's limit."""
+        if self.system is None:
+            return 0
+        logins = sorted({self.username, self.owner_login, *lab.USERS, *FIXTURE_USERS})
+        with self._lock:
+            keep = sorted(self._raw.held_sessions()) if self._raw is not None else []
+        if not all(re.fullmatch(r"[A-Za-z0-9._@-]+", x) for x in logins) or not all(
+                re.fullmatch(r"[A-Za-z0-9]+", x) for x in keep):
+            raise ValueError("unexpected characters in a login or session id")
+        quoted = ", ".join(f"'{x}'" for x in logins)
+        spared = " AND session_id NOT IN ({})".format(", ".join(f"'{x}'" for x in keep)) if keep else ""
+        out = lab.psql(self.system, "WITH gone AS (DELETE FROM sessions WHERE session_id IN ("
+                                    "SELECT session_id FROM sessions WHERE data_key = 'UserLogin' AND data_value IN "
+                                    f"({quoted})){spared} RETURNING session_id) "
+                                    "SELECT count(DISTINCT session_id) FROM gone")
+        return int(out or 0)
+
     @property
     def raw(self) -> RawGI:
         with self._lock:
@@ -338,6 +358,11 @@ class RawGI:
                     raise RawError(f"{self.target.name}: SessionCreate as {login}: {mask(data, [pw])}")
                 self._sessions[login] = data["SessionID"]
             return self._sessions[login]
+
+    def held_sessions(self) -> list[str]:
+        """The session ids this reader holds (one per login)."""
+        with self._lock:
+            return list(self._sessions.values())
 
     def header_session(self) -> bool:
         """Whether the server authenticates ``X-OTRS-Header-SessionID`` (probed once on the

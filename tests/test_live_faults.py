@@ -196,8 +196,8 @@ class Matrix:
                 except OtrsClosureError as exc:
                     first_error = f"{type(exc).__name__}: {mask(exc, self.target.secrets())[:200]}"
                     receipt = client.close(ticket_number=number, **kwargs)
-        finally:
-            self.target.forget_sessions(sessions)
+        finally:  # with those whose SessionCreate answer a fault kept from the client
+            self.target.forget_sessions([*sessions, *proxy.issued_sessions])
         return (before, self.target.raw.snapshot(tid), receipt), first_error
 
     def _proxy(self) -> FaultProxy:

@@ -154,11 +154,12 @@ class GenericInterface:
         files: Sequence[PreparedFile],
     ) -> dict[str, Any]:
         call = self._call(operation, route, params, carrier, ticket, files)
-        limit = self.settings.max_request_bytes
+        limit = self.knowledge.request_limit
         if files and call.body_length() > limit:
             raise InputError(
                 "formats",
-                f"the request would be {call.body_length()} bytes after base64, over max_request_bytes ({limit})",
+                f"the request would be {call.body_length()} bytes after base64, over the {limit} bytes "
+                f"{self.knowledge.limit_source()} allows; nothing was sent",
             )
         return check_answer(self.wire.send(call), operation, ticket)
 

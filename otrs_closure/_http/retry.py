@@ -11,7 +11,9 @@ Attempts (first included) and the total time are bounded by
 ``ClosureSettings.retry_attempts`` and ``retry_max_seconds``; after a write whose
 outcome is unknown the ticket is re-read after at least ``retry_write_settle`` seconds,
 and re-read again (:meth:`RetryPolicy.poll_waits`) for up to ``retry_write_poll``
-seconds before the write is resent.
+seconds before the write is resent — except after a :class:`StaleConnection` (a
+kept-alive connection the server had closed, so the request was not processed): one
+re-read at once, then the resend.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import tenacity
 
-from otrs_closure.errors import OtrsClosureError, ServerError, TLSError, TransportError
+from otrs_closure.errors import OtrsClosureError, ServerError, StaleConnection, TLSError, TransportError
 
 if TYPE_CHECKING:  # pragma: no cover
     from otrs_closure.settings import ClosureSettings
@@ -42,6 +44,7 @@ class WriteOutcome(Enum):
 
     NOT_SENT = "not_sent"  # cannot have reached the server: safe to resend
     UNKNOWN = "unknown"  # may have been applied: re-read the ticket, then decide
+    STALE = "stale"  # met a kept-alive connection the server had closed: re-read once at once, then decide
     REJECTED = "rejected"  # the server refused it, or resending cannot help: never retried
 
 
@@ -60,6 +63,8 @@ def write_outcome(exc: BaseException) -> WriteOutcome:
     """Classify a failed TicketUpdate."""
     if isinstance(exc, TLSError):
         return WriteOutcome.REJECTED
+    if isinstance(exc, StaleConnection):
+        return WriteOutcome.STALE
     if isinstance(exc, TransportError):
         return WriteOutcome.UNKNOWN if exc.may_have_reached_server else WriteOutcome.NOT_SENT
     if isinstance(exc, ServerError) and exc.retryable:
@@ -94,7 +99,10 @@ class RetryPolicy:
         )
 
     def wait_seconds(self, attempt_number: int, exc: BaseException | None) -> float:
-        """Retry-After when the server sent one (capped), else exponential backoff with jitter."""
+        """Retry-After when the server sent one (capped), none after a stale kept-alive
+        connection (the next attempt opens a new one), else exponential backoff with jitter."""
+        if isinstance(exc, StaleConnection):
+            return 0.0
         if isinstance(exc, ServerError) and exc.retry_after is not None:
             return max(0.0, min(exc.retry_after, self.retry_after_max))
         base: float = min(self.backoff * 2.0 ** (attempt_number - 1), self.backoff_max)
@@ -151,6 +159,7 @@ class RetryPolicy:
     def writes(self) -> tenacity.Retrying:
         """The retrying loop for one TicketUpdate step: every attempt after an UNKNOWN
         outcome waits at least ``write_settle`` seconds and must first re-read the ticket
-        (the closure workflow does that)."""
+        (the closure workflow does that, polling for ``write_poll`` seconds); after a STALE
+        one it re-reads the ticket once, at once."""
         retrying = self._retrying(lambda e: write_outcome(e) is not WriteOutcome.REJECTED)
         return retrying.copy(wait=self._wait_write)

@@ -12,6 +12,7 @@ the URL with its query).
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
 import time
@@ -21,6 +22,8 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
@@ -34,6 +37,7 @@ from otrs_closure.errors import (
     InputError,
     ReadTimeout,
     ServerError,
+    StaleConnection,
     TLSError,
     TransportError,
 )
@@ -83,6 +87,51 @@ _CONFIGURATION = (
 )
 
 
+# -- kept-alive connections the server closed -------------------------------------------------
+# Apache closes a kept-alive connection after MaxKeepAliveRequests answers; behind an NPH
+# script (Znuny 6.5 and 7) the last answer cannot say so, and a request sent on it before
+# the close arrives meets a closed socket. Only a request that went out on a connection
+# already open can meet that; the connection classes below note, per thread, which did.
+_sent = threading.local()
+
+
+class _NotesReuse:
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _sent.reused = getattr(self, "sock", None) is not None
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_NotesReuse, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_NotesReuse, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with connections that note whether they were reused."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _stale(chain: list[object]) -> bool:
+    """The request went out on a reused connection and the server closed it before any
+    byte of an answer (not a timeout: that one waited for an answer that never came)."""
+    closed = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+    return bool(getattr(_sent, "reused", False)) and any(isinstance(c, closed) for c in chain)
+
+
 def transport_error(exc: requests.RequestException, operation: str, ticket: str | int | None) -> TransportError:
     """The TransportError for a requests failure, by what it says about the request."""
     chain = _chain(exc)
@@ -97,6 +146,8 @@ def transport_error(exc: requests.RequestException, operation: str, ticket: str 
         return ConnectError("could not connect to the server" + detail, **ctx)
     if isinstance(exc, requests.exceptions.Timeout):
         return ReadTimeout("no answer from the server in time" + detail, **ctx)
+    if _stale(chain):
+        return StaleConnection("the server had closed the kept-alive connection; no answer came" + detail, **ctx)
     return ConnectionDropped("the connection was dropped before an answer arrived" + detail, **ctx)
 
 
@@ -120,7 +171,7 @@ class Wire:
         self.settings = settings
         self._http = session_factory()
         if session_factory is requests.Session:  # a caller's own session keeps its adapters
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+            adapter = _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
             self._http.mount("http://", adapter)
             self._http.mount("https://", adapter)
         self._count_lock = threading.Lock()
@@ -144,6 +195,7 @@ class Wire:
         started = time.perf_counter()
         log.debug("→ %s %s (%s)", call.method, route, call.operation)
         response: requests.Response | None = None
+        _sent.reused = False
         try:
             response = self._http.request(
                 call.method,

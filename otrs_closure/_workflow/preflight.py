@@ -61,7 +61,7 @@ class Preflight:
                     _vouch(exc, s)
                     return
                 except OtrsClosureError as exc:
-                    reread = write_outcome(exc) is WriteOutcome.UNKNOWN
+                    reread = write_outcome(exc) in (WriteOutcome.UNKNOWN, WriteOutcome.STALE)
                     raise
         # Accepted: the server did not validate the article before writing. Say so loudly.
         self._unchanged(ticket, before)

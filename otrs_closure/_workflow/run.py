@@ -16,10 +16,11 @@ from otrs_closure._ticket import TicketSnapshot, parse_ticket
 from otrs_closure._workflow.assessment import Assessment, assess
 from otrs_closure._workflow.decision import MAX_REPAIRS, Write, applied, initial_steps, next_write, step_flags
 from otrs_closure._workflow.preflight import Preflight
-from otrs_closure._workflow.prepare import PreparedClosure
+from otrs_closure._workflow.prepare import PreparedClosure, request_size
 from otrs_closure.errors import (
     ClosureConflict,
     ClosureReopened,
+    InputError,
     NoteVisibleToCustomer,
     OtrsClosureError,
     PartialClosure,
@@ -126,6 +127,18 @@ class Closure:
             )
         return fields
 
+    def fits(self, ticket: int) -> None:
+        """Refuse, before any write, a note whose files make a request larger than this
+        server takes (known once its profile is: OTOBO's WebMaxFileUpload)."""
+        limit = self.knowledge.request_limit
+        size = request_size(self.s, self.p) if self.p.files else 0
+        if size > limit:
+            raise InputError(
+                "formats",
+                f"the note with its files would be a request of {size} bytes after base64, over the {limit} bytes "
+                f"{self.knowledge.limit_source()} allows; nothing was written",
+            )
+
     def _visible(self, a: Assessment, receipt: ClosureReceipt) -> None:
         """A closure note that the server does not show internal is never a success."""
         note = a.note
@@ -197,6 +210,7 @@ class Closure:
             self._visible(a, receipt)
             return receipt
         fields = self.fields(ticket)
+        self.fits(ticket)
         before, found = snap, a
         try:
             self.preflight.run(ticket, snap)
@@ -306,13 +320,13 @@ class Closure:
                         progress.steps[n] = StepStatus.DONE if done else StepStatus.PENDING
         return a
 
-    def _await(self, ticket: int, w: Write) -> tuple[TicketSnapshot, bool]:
-        """After a write whose outcome is unknown: re-read the ticket, and keep re-reading
-        for ``retry_write_poll`` seconds while it does not show the write."""
+    def _await(self, ticket: int, w: Write, poll: bool) -> tuple[TicketSnapshot, bool]:
+        """After a write whose outcome is unknown: re-read the ticket, and (``poll``) keep
+        re-reading for ``retry_write_poll`` seconds while it does not show the write."""
         snap = read_ticket(self.gi, self.knowledge, ticket)
         if w.shown(assess(snap, self.s, self.p)):
             return snap, True
-        for wait in self.gi.policy.poll_waits():
+        for wait in self.gi.policy.poll_waits() if poll else ():
             self.gi.policy.sleep(wait)
             snap = read_ticket(self.gi, self.knowledge, ticket)
             if w.shown(assess(snap, self.s, self.p)):
@@ -322,19 +336,19 @@ class Closure:
     def _write(self, ticket: int, w: Write, progress: _Progress) -> tuple[dict[str, Any] | None, TicketSnapshot | None]:
         """Send one write; after an unknown outcome, resend only if the ticket does not
         show it (a repair is never resent). Returns (answer, None) or (None, snapshot)."""
-        reread = False
+        reread: WriteOutcome | None = None  # UNKNOWN or STALE: re-read before resending
         last: OtrsClosureError | None = None
         try:
             for attempt in self.gi.policy.writes():
                 with attempt:
-                    if reread:
-                        snap, shown = self._await(ticket, w)
+                    if reread is not None:
+                        snap, shown = self._await(ticket, w, poll=reread is WriteOutcome.UNKNOWN)
                         if shown:
                             log.info("ticket %s already shows %s: not resending", ticket, "+".join(w.steps))
                             return None, snap
                         if w.kind == "formats" and last is not None:
                             raise _GiveUp(last)
-                        reread = False
+                        reread = None
                     progress.writes += 1
                     for name in w.steps:
                         progress.steps[name] = StepStatus.UNKNOWN
@@ -343,8 +357,8 @@ class Closure:
                     except OtrsClosureError as exc:
                         last = exc
                         outcome = write_outcome(exc)
-                        reread = outcome is WriteOutcome.UNKNOWN
-                        if outcome is not WriteOutcome.UNKNOWN:
+                        reread = outcome if outcome in (WriteOutcome.UNKNOWN, WriteOutcome.STALE) else None
+                        if reread is None:
                             for name in w.steps:
                                 progress.steps[name] = StepStatus.PENDING
                         raise

@@ -11,7 +11,8 @@ generations differ (from each release's shipped example web service and its sour
   (the note would become a customer-visible web request); 6+ the other way round;
 * the **SessionID in a header** (``X-OTRS-Header-SessionID``): only Znuny 6.5 and 7;
 * attachment metadata without contents (``GetAttachmentContents=0``): not OTRS 5;
-* the article's time: ``CreateTime`` (6+) or ``Created`` (OTRS 5).
+* the article's time: ``CreateTime`` (6+) or ``Created`` (OTRS 5);
+* the largest request: OTOBO refuses any over ``WebMaxFileUpload`` (48,000,000 bytes).
 
 ``text/plain; charset=utf8`` is the one note ContentType all five accept (OTRS 5 refuses
 ``utf-8``; all but OTOBO refuse a ContentType without charset).
@@ -158,6 +159,9 @@ class ServerProfile(BaseModel):
     session_header: bool = Field(description="Reads the SessionID from X-OTRS-Header-SessionID")
     attachment_contents_optional: bool = Field(description="Honours GetAttachmentContents=0")
     note_content_type: str = NOTE_CONTENT_TYPE
+    request_limit: int | None = Field(
+        None, description="The largest request a default install takes, below any web service MaxLength"
+    )
 
 
 def _routes(search: str, history: str | None = None) -> Mapping[str, Route]:
@@ -192,6 +196,9 @@ PROFILES: Mapping[str, ServerProfile] = MappingProxyType(
             ServerProfile(
                 name="otobo", product="OTOBO", url_prefix="/otobo/", routes=_OTRS6_ROUTES,
                 article_fields=_CHANNEL, session_header=False, attachment_contents_optional=True,
+                # WebMaxFileUpload applies to every request, the GenericInterface's too:
+                # a larger one is answered 500 with an empty body (Kernel/System/Web/Request.pm).
+                request_limit=48_000_000,
             ),
             ServerProfile(
                 name="znuny65", product="Znuny 6.5", url_prefix="/otrs/", routes=_ZNUNY_ROUTES,

@@ -152,6 +152,25 @@ class ServerKnowledge:
                     field="article_fields",
                 )
 
+    @property
+    def request_limit(self) -> int:
+        """The largest request to send: ``max_request_bytes`` when set, else the lower of
+        its default and the limit of the server's profile (once the facts single it out)."""
+        s = self._settings
+        if "max_request_bytes" in s.model_fields_set:
+            return s.max_request_bytes
+        profile = self.info().profile
+        server_limit = PROFILES[profile].request_limit if profile else None
+        return min(s.max_request_bytes, server_limit) if server_limit else s.max_request_bytes
+
+    def limit_source(self) -> str:
+        """Who sets :attr:`request_limit`, for messages."""
+        limit = self.request_limit
+        if "max_request_bytes" in self._settings.model_fields_set or limit == self._settings.max_request_bytes:
+            return "max_request_bytes"
+        product = PROFILES[self.info().profile or ""].product if self.info().profile else "the server"
+        return f"{product} (its WebMaxFileUpload; set max_request_bytes if this server's is larger)"
+
     # -- what is shown -------------------------------------------------------------------------
     def info(self) -> ServerInfo:
         """What is known now, with the profile the facts single out (if they do)."""

@@ -789,12 +789,24 @@ class FakeZnuny:
                 self.base_url = previous
 
     @contextmanager
-    def serve(self, port: int = 0, latency: float = 0.0, *, host: str = "127.0.0.1") -> Iterator[str]:
-        """Serve over loopback HTTP/1.1 (``port=0``: any free port); yields the web service URL."""
+    def serve(
+        self,
+        port: int = 0,
+        latency: float = 0.0,
+        *,
+        host: str = "127.0.0.1",
+        max_keepalive_requests: int | None = None,
+    ) -> Iterator[str]:
+        """Serve over loopback HTTP/1.1 (``port=0``: any free port); yields the web service URL.
+
+        ``max_keepalive_requests`` plays Apache's ``MaxKeepAliveRequests`` in front of Znuny's
+        NPH script with the race always lost: after that many answers on a connection (none
+        saying it closes), the next request sent on it is dropped unanswered and unprocessed."""
         from otrs_closure.testing._server import serve_door
 
         previous = self.base_url
-        with serve_door(self._gi, host=host, port=port, latency=latency) as url:
+        limit = max_keepalive_requests
+        with serve_door(self._gi, host=host, port=port, latency=latency, max_keepalive_requests=limit) as url:
             self.base_url = url
             try:
                 yield url

@@ -208,6 +208,9 @@ class Profile:
     #: GroupID of ``mesa-de-servicio`` in the lab's seed.
     service_desk_group_id: int
     webservice: str = "GenericTicketConnectorREST"
+    #: The largest request body taken at all (OTOBO's WebMaxFileUpload, applied to every
+    #: request before the web service is read: a larger one gets an empty HTTP 500).
+    request_limit: int | None = None
 
     @property
     def script_path(self) -> str:
@@ -380,6 +383,7 @@ OTOBO_11_0_6 = replace(
     ),
     owner_reset_on_unlock=True,
     unknown_webservice="empty_500",
+    request_limit=48_000_000,
 )
 
 # OTRS_5_0_8 differs from OTRS_6_0_30 in only these:

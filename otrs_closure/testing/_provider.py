@@ -220,6 +220,10 @@ class GenericInterface:
             if self.store.profile.unknown_webservice == "empty_500":
                 return Outcome(status=500, headers=[("Content-Length", "0"), ("Connection", "close")])
             return Outcome(action="drop")
+        limit = self.store.profile.request_limit
+        declared = request.headers.get("content-length", "").strip()
+        if limit is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+            return Outcome(status=500, headers=[("Content-Length", "0"), ("Connection", "close")])
         m = re.match(r".*Webservice(?:ID)?/[^/]+(/.*)$", path, flags=re.DOTALL)
         route_path = m.group(1) if m else path
         query = parse_query(query_string, modern=self.store.profile.query_modern)

@@ -31,10 +31,17 @@ class FakeHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # benchmarks open many connections at once
 
-    def __init__(self, address: tuple[str, int], gi: GenericInterface, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        gi: GenericInterface,
+        latency: float = 0.0,
+        max_keepalive_requests: int | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.gi = gi
         self.latency = latency
+        self.max_keepalive_requests = max_keepalive_requests
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
 
@@ -71,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.answered = 0  # requests answered on this connection
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -90,6 +98,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
 
     def _dispatch(self) -> None:
+        limit = self.server.max_keepalive_requests
+        if limit is not None and self.answered >= limit:
+            # Apache's MaxKeepAliveRequests behind an NPH script, with the race lost: the
+            # connection closes after the limit's answer, which could not say so, and the
+            # request the client sent on it meanwhile goes unanswered and unprocessed.
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.answered += 1
         if self.server.latency > 0:
             time.sleep(self.server.latency)
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -174,9 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_door(gi: GenericInterface, *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0) -> Iterator[str]:
+def serve_door(
+    gi: GenericInterface,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency: float = 0.0,
+    max_keepalive_requests: int | None = None,
+) -> Iterator[str]:
     """Serve ``gi`` on ``host:port`` in a background thread; yields the web service URL."""
-    server = FakeHTTPServer((host, port), gi, latency=latency)
+    server = FakeHTTPServer((host, port), gi, latency=latency, max_keepalive_requests=max_keepalive_requests)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     bound_host, bound_port = server.server_address[:2]
