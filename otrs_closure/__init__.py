@@ -1,9 +1,9 @@
 """otrs_closure: close Service Desk tickets in OTRS, Znuny and OTOBO as the Mexico City
 Service Desk agent manual prescribes, through the GenericInterface REST web service.
 
-The public API is what this module exports. The batch names (``BatchItem``,
-``load_manifest``…) are loaded on first use, so that ``import otrs_closure`` loads only
-what one closure needs.
+The public API is what this module exports. The batch and audit names (``BatchItem``,
+``load_manifest``, ``AuditReport``…) are loaded on first use, so that ``import
+otrs_closure`` loads only what one closure needs.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from otrs_closure.servers import PROFILES, ServerInfo, ServerProfile
 from otrs_closure.settings import ClosureSettings, Route, SettingsWarning
 
 if TYPE_CHECKING:  # pragma: no cover
+    from otrs_closure.audit import AuditedTicket, AuditReport, Problem
     from otrs_closure.batch import BatchItem, BatchResult, BatchStatus, load_manifest
 
 __version__ = "0.2.0"
@@ -54,6 +55,9 @@ _LAZY = {
     "BatchResult": "otrs_closure.batch",
     "BatchStatus": "otrs_closure.batch",
     "load_manifest": "otrs_closure.batch",
+    "AuditReport": "otrs_closure.audit",
+    "AuditedTicket": "otrs_closure.audit",
+    "Problem": "otrs_closure.audit",
 }
 
 
@@ -74,6 +78,9 @@ __all__ = [
     "BatchResult",
     "BatchStatus",
     "load_manifest",
+    "AuditReport",
+    "AuditedTicket",
+    "Problem",
     "ClosureSettings",
     "SettingsWarning",
     "Route",

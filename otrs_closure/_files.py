@@ -29,6 +29,7 @@ __all__ = [
     "PreparedFile",
     "FileChanged",
     "detect_type",
+    "type_by_metadata",
     "sanitize_filename",
     "prepare_file",
     "prepare_formats",
@@ -138,6 +139,39 @@ def detect_type(path: Path) -> tuple[str, str, str] | None:
     if head.startswith(_OLE2):
         return _ole_type(path)
     return None
+
+
+_KNOWN_TYPES = (PDF, JPEG, PNG, TIFF, DOCX, XLSX, ODT, ODS, DOC, XLS)
+# Spellings of the same types that browsers and mail clients send, and other extensions.
+_MIME_ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "image/x-png": PNG, "application/x-pdf": PDF}
+_EXTENSION_ALIASES = {".jpeg": JPEG, ".jpe": JPEG, ".tiff": TIFF}
+# Content types that say nothing of the file: the name decides.
+_GENERIC_TYPES = frozenset(
+    {
+        "",
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/x-download",
+        "application/force-download",
+        "application/unknown",
+        "application/binary",
+    }
+)
+
+
+def type_by_metadata(filename: str, content_type: str) -> tuple[str, str, str] | None:
+    """The type of an attachment judged by what the server lists — its content type and
+    name — when its content is not read (the audit): the content type when it names one
+    of the known types, the name's extension when the content type says nothing
+    (``application/octet-stream``…); None otherwise."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime not in _GENERIC_TYPES:
+        return next((t for t in _KNOWN_TYPES if t[1] == mime), None) or _MIME_ALIASES.get(mime)
+    name = unicodedata.normalize("NFC", filename).strip().lower()
+    _, dot, ext = name.rpartition(".")
+    if not dot:
+        return None
+    return next((t for t in _KNOWN_TYPES if t[2] == "." + ext), None) or _EXTENSION_ALIASES.get("." + ext)
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]')

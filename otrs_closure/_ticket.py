@@ -49,6 +49,7 @@ class TicketSnapshot(BaseModel):
     state_type: str = ""
     owner: str
     queue: str = ""
+    title: str = ""
     lock: str = ""
     changed: str = ""
     articles: tuple[ArticleInfo, ...] = ()
@@ -115,6 +116,7 @@ def parse_ticket(t: Any, ref: int | str) -> TicketSnapshot:
     return TicketSnapshot(
         ticket_id=_int(t.get("TicketID")),
         ticket_number=str(t.get("TicketNumber", "")),
+        title=str(t.get("Title") or ""),
         state=str(t.get("State", "")),
         state_type=str(t.get("StateType", "")),
         owner=str(t.get("Owner", "")),

@@ -8,6 +8,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -31,6 +32,7 @@ from otrs_closure.settings import ClosureSettings, SettingsWarning
 if TYPE_CHECKING:  # pragma: no cover
     import pyotrs
 
+    from otrs_closure.audit import AuditReport
     from otrs_closure.batch import BatchItem, BatchResult
 
 __all__ = ["ClosureClient"]
@@ -243,3 +245,62 @@ class ClosureClient:
         from otrs_closure.batch import run_batch
 
         return run_batch(self, items, workers=workers, rate_limit=rate_limit)
+
+    def audit(
+        self,
+        *,
+        queue: str | Iterable[str] | None = None,
+        state: str | Iterable[str] | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        window: str = "changed",
+        ticket_numbers: Iterable[str] | None = None,
+        ticket_ids: Iterable[int] | None = None,
+        limit: int = 10_000,
+        workers: int = 4,
+        per_request: int = 20,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> AuditReport:
+        """Audit tickets closed by hand against the manual; **reads only** (TicketSearch,
+        TicketGet — never a write).
+
+        Select by search — ``queue`` (one or several), ``state`` (default: the attended
+        state), and a window on the ticket's last change (``window="changed"``) or close
+        time (``"closed"``) from ``since`` to ``until`` (server time; a date means its
+        whole day) — or list ``ticket_numbers`` / ``ticket_ids``. At most ``limit`` tickets
+        are read (``report.truncated`` says when the search found more), ``per_request``
+        TicketIDs per TicketGet by ``workers`` threads sharing this client's session;
+        ``progress(done, total)`` is called after each batch.
+
+        Returns an :class:`~otrs_closure.audit.AuditReport`: per ticket its problem codes
+        (``t.compliant`` when none), kind, ``attended_at`` and ``agent``; ``report.summary``
+        counts per problem, agent and day; tickets that could not be read (not found, no
+        permission) are in ``report.unreadable``. Raises :class:`InputError` for a bad
+        selection before any request, and the server's error (credentials, network) when
+        reading cannot go on."""
+        from otrs_closure.audit import AuditRules, AuditSelection
+        from otrs_closure.audit._run import run_audit
+
+        selection = AuditSelection.build(
+            attended_state=self.settings.attended_state,
+            timezone=self.settings.timezone,
+            queue=queue,
+            state=state,
+            since=since,
+            until=until,
+            window=window,
+            ticket_numbers=ticket_numbers,
+            ticket_ids=ticket_ids,
+            limit=limit,
+        )
+        return run_audit(
+            self._gi,
+            self._knowledge,
+            AuditRules.from_settings(self.settings, self.templates),
+            selection,
+            server=self.settings.service_url,
+            requests_sent=lambda: self._wire.requests_sent,
+            workers=workers,
+            per_request=per_request,
+            progress=progress,
+        )

@@ -8,6 +8,7 @@ contain secrets: they are built only from those fields and from field names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,6 +96,22 @@ class InputError(OtrsClosureError, ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+    @classmethod
+    def from_validation(cls, exc: Any, known_fields: Iterable[str] = (), default: str = "input") -> InputError:
+        """The first problem of a pydantic ``ValidationError``, without the inputs it would
+        quote (the passwords among them). A check that raised an InputError itself keeps
+        it; a model-wide check names its field as ``"<field>: problem"``."""
+        err = exc.errors(include_input=False)[0]
+        original = (err.get("ctx") or {}).get("error")
+        if isinstance(original, InputError):
+            return original
+        field = ".".join(str(p) for p in err["loc"])
+        problem = str(err["msg"]).removeprefix("Value error, ")
+        if not field:
+            name, sep, rest = problem.partition(": ")
+            field, problem = (name, rest) if sep and name in set(known_fields) else (default, problem)
+        return cls(field, problem)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "field": self.field}

@@ -56,16 +56,6 @@ def check_ticket_ref(ticket_number: object, ticket_id: object) -> None:
         raise InputError("ticket_id", f"must be a positive integer up to {MAX_TICKET_ID}")
 
 
-def _input_error(exc: ValidationError) -> InputError:
-    err = exc.errors(include_input=False)[0]
-    original = (err.get("ctx") or {}).get("error")
-    if isinstance(original, InputError):  # raised by a check that already names its field
-        return original
-    field = ".".join(str(p) for p in err["loc"]) or "input"
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return InputError(field, msg)
-
-
 # Characters that end a line for someone reading the note (str.splitlines' set).
 _LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -102,7 +92,7 @@ class _Input(BaseModel):
             super().__init__(**data)
             return
         except ValidationError as exc:
-            error = _input_error(exc)
+            error = InputError.from_validation(exc)
         # Raised outside the handler: pydantic's error must not ride along as __context__.
         raise error
 
@@ -111,7 +101,7 @@ class _Input(BaseModel):
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
-            error = _input_error(exc)
+            error = InputError.from_validation(exc)
         raise error
 
     @classmethod
@@ -119,7 +109,7 @@ class _Input(BaseModel):
         try:
             return super().model_validate_json(json_data, *args, **kwargs)
         except ValidationError as exc:
-            error = _input_error(exc)
+            error = InputError.from_validation(exc)
         raise error
 
     @field_validator("*")

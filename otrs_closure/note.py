@@ -84,6 +84,30 @@ class NoteTemplates(BaseModel):
         """A reader of these labels (tolerant of what people type)."""
         return LabelReader(self.labels)
 
+    def fields(self, kind: str) -> tuple[str, ...]:
+        """The fields whose labels the kind's template writes, in template order."""
+        return tuple(dict.fromkeys(re.findall(r"\{label_(\w+)\}", self.templates.get(kind, ""))))
+
+    def distinctive_fields(self, kind: str) -> tuple[str, ...]:
+        """The fields that only this kind's template writes: what tells a note of this kind
+        from the others, and what a note of this kind cannot do without (an onboarding's
+        URL, login and password; an incident's real problem and real solution)."""
+        others = {f for k in self.templates if k != kind for f in self.fields(k)}
+        return tuple(f for f in self.fields(kind) if f not in others)
+
+    def kind_of(self, fields: Iterable[str]) -> str | None:
+        """The kind of a note that carries the labels of ``fields`` (as people write it:
+        some labels may be missing): the kind with most of its distinctive labels there;
+        with none, the kind whose every label is there (the one with fewest labels); else
+        None."""
+        found = set(fields)
+        scored = [(len(found & set(self.distinctive_fields(k))), k) for k in self.templates]
+        best = max((n for n, _ in scored), default=0)
+        if best:
+            return next(k for n, k in scored if n == best)
+        whole = [k for k in self.templates if self.fields(k) and set(self.fields(k)) <= found]
+        return min(whole, key=lambda k: len(self.fields(k))) if whole else None
+
 
 def _values(attention: Attention, *, reveal: bool) -> dict[str, str]:
     values: dict[str, str] = {}
@@ -195,11 +219,25 @@ class LabelReader:
     def read(self, body: str) -> dict[str, list[str]]:
         """Every labelled line's value, by field, in order of appearance."""
         found: dict[str, list[str]] = {}
-        for line in normalize_text(body).splitlines():
-            hit = self.label_of(line)
-            if hit is not None:
-                found.setdefault(hit[0], []).append(hit[1])
+        for field, value in self.entries(body):
+            found.setdefault(field, []).append(value)
         return found
+
+    def entries(self, body: str) -> list[tuple[str, str]]:
+        """Every labelled line as (field, value), in order. A label left alone on its line
+        takes the next line as its value when that line is not blank, not labelled and
+        not another "Name: value" line — people often type the value under the label."""
+        lines = normalize_text(body).splitlines()
+        hits = [self.label_of(line) for line in lines]
+        out: list[tuple[str, str]] = []
+        for i, hit in enumerate(hits):
+            if hit is None:
+                continue
+            field, value = hit
+            if not value and i + 1 < len(lines) and hits[i + 1] is None and not _OTHER_FIELD.match(lines[i + 1]):
+                value = _bare_value(lines[i + 1])
+            out.append((field, value))
+        return out
 
     def forged(self, texts: Iterable[str]) -> str | None:
         """The field whose label a continuation line of ``texts`` reads as (None when
@@ -223,4 +261,14 @@ def _value_after(head: str, key: str) -> str:
         if match is None:
             return ""
         rest = rest[match.end() :]
-    return rest.strip().lstrip(":-–—=").strip()
+    return _bare_value(rest.strip().lstrip(":-–—="))
+
+
+# A line that reads as a field of its own ("Referencia interna: 42"), not as a value.
+_OTHER_FIELD = re.compile(r"\s*[*_•·>#-]*\s*[^\W\d_][^:\n]{0,40}:(\s|$)")
+
+
+def _bare_value(text: str) -> str:
+    """A value without the emphasis people wrap labels and values in (``**``, ``__``) and
+    without surrounding blanks."""
+    return text.strip().strip("*_").strip()

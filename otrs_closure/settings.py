@@ -79,8 +79,8 @@ class ClosureSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, hide_input_in_errors=True)
 
     base_url: str = Field(
-        description="Server root, e.g. https://mesa.example.gob.mx (a whole web service URL is split into "
-        "base_url, gi_path and webservice)"
+        description="The web service URL, e.g. https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/"
+        "GenericTicketConnectorREST (split into base_url, gi_path and webservice), or the server root"
     )
     username: str = Field(description="Login of the closing agent")
     password: SecretStr = Field(description="Password of the closing agent")
@@ -313,19 +313,9 @@ class ClosureSettings(BaseModel):
             super().__init__(**values)
             return
         except ValidationError as exc:
-            error = self._input_error(exc)
+            error = InputError.from_validation(exc, known_fields=type(self).model_fields, default="settings")
         # Raised outside the handler: pydantic's error must not ride along as __context__.
         raise error
-
-    @classmethod
-    def _input_error(cls, exc: ValidationError) -> InputError:
-        err = exc.errors(include_input=False)[0]
-        field = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if not field:  # a model validator: its message starts with "<field>: "
-            name, sep, rest = msg.partition(": ")
-            field, msg = (name, rest) if sep and name in cls.model_fields else ("settings", msg)
-        return InputError(field, msg)
 
     @classmethod
     def build(cls, **values: Any) -> ClosureSettings:

@@ -131,8 +131,9 @@ def root_url(service_url: str) -> str:
 def new_client(service_url: str, **options: Any) -> ClosureClient:
     """A client for the fake that never really sleeps (Retry-After and backoff recorded only)."""
     options.setdefault("sleep", lambda s: None)
-    return ClosureClient(base_url=root_url(service_url), username=AGENT, password=AGENT_PASSWORD,
-                         owner_login=OWNER, **options)
+    return ClosureClient(
+        base_url=root_url(service_url), username=AGENT, password=AGENT_PASSWORD, owner_login=OWNER, **options
+    )
 
 
 @contextmanager
@@ -154,15 +155,20 @@ def shape(view: TicketView) -> tuple[Any, ...]:
         view.state,
         view.owner,
         tuple(
-            (a.subject, a.body, a.is_visible_for_customer,
-             tuple(sorted((x.filename, x.content) for x in a.attachments)))
+            (
+                a.subject,
+                a.body,
+                a.is_visible_for_customer,
+                tuple(sorted((x.filename, x.content) for x in a.attachments)),
+            )
             for a in view.articles
         ),
     )
 
 
-def end_state_problems(view: TicketView, inputs: Inputs, baseline: tuple[Any, ...] | None = None,
-                       receipt: ClosureReceipt | None = None) -> list[str]:
+def end_state_problems(
+    view: TicketView, inputs: Inputs, baseline: tuple[Any, ...] | None = None, receipt: ClosureReceipt | None = None
+) -> list[str]:
     """Everything that differs from a correctly closed ticket (empty: all good)."""
     problems = []
     if view.state != "Atendido":
@@ -235,9 +241,11 @@ class CellResult:
         return "ok+rerun" if self.reran else "ok"
 
     def explain(self) -> str:
-        return (f"[{self.door}] {self.row} × {self.column}: {self.mark}"
-                + (f" (first close raised {self.first_error})" if self.first_error else "")
-                + (f"; problems: {', '.join(self.problems)}" if self.problems else ""))
+        return (
+            f"[{self.door}] {self.row} × {self.column}: {self.mark}"
+            + (f" (first close raised {self.first_error})" if self.first_error else "")
+            + (f"; problems: {', '.join(self.problems)}" if self.problems else "")
+        )
 
 
 def _row(label: str) -> tuple[str, int]:
@@ -317,11 +325,14 @@ def format_matrix(results: Iterable[CellResult]) -> str:
         head = f"{'door ' + door_kind:<12}" + "".join(f"{c:>{width}}" for c in columns)
         out += [head, "-" * len(head)]
         for row in rows:
-            out.append(f"{row:<12}" + "".join(f"{by[(row, c)].mark if (row, c) in by else '':>{width}}"
-                                              for c in columns))
+            out.append(
+                f"{row:<12}" + "".join(f"{by[(row, c)].mark if (row, c) in by else '':>{width}}" for c in columns)
+            )
         passed = sum(r.ok and r.fired for r in mine)
-        out.append(f"{passed}/{len(mine)} cells pass   (ok: close() returned; ok+rerun: close() raised, "
-                   "one more close() completed)")
+        out.append(
+            f"{passed}/{len(mine)} cells pass   (ok: close() returned; ok+rerun: close() raised, "
+            "one more close() completed)"
+        )
         out.append("")
     failures = [r for r in results if not (r.ok and r.fired)]
     out += [r.explain() for r in failures]

@@ -32,9 +32,7 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from otrs_closure import ClosureClient, FormatFiles
-from otrs_closure.testing import PASSWORDS, FakeZnuny, RequestRecord
-from otrs_closure.testing.mock import request_body_bytes, split_base_url
-from otrs_closure.testing.seeds import RECORDING_START
+from otrs_closure.testing import PASSWORDS, RECORDING_START, FakeZnuny, RequestRecord, request_body_bytes
 
 BASE_URL = "https://mesa.example.gob.mx"
 WEBSERVICE = "GenericTicketConnectorREST"
@@ -319,7 +317,7 @@ def door(fake: FakeZnuny, *answers: Answer, base_url: str = BASE_URL) -> Iterato
     """The fake's ``responses`` door at ``base_url`` (plus ``answers`` in front of it, each of
     which must be used). Yields the RequestsMock: ``rsps.calls`` are the wire, each request
     exactly as sent (URL, every header, ``req_kwargs``) with the answer the client got."""
-    _, service_url = split_base_url(base_url, fake.interface)
+    service_url = fake.service_url(base_url)
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         # responses takes the first of several matching registrations and drops it: the
         # answers, registered first, are used once each; then the fake answers.
@@ -512,3 +510,65 @@ def no_http() -> Iterator[responses.RequestsMock]:
     """A RequestsMock with nothing registered: any request fails; check ``len(rsps.calls) == 0``."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
+
+
+# -- what a closure would write, through the public API -------------------------------------------
+
+
+def closure_note(
+    attention: Any, formats: FormatFiles | None = None, client: ClosureClient | None = None
+) -> tuple[str, str]:
+    """(closure id, note body) of a closure exactly as ``close()`` would write it: the id
+    from ``client.validate`` (no request), the body rendered by ``otrs_closure.note.render``
+    with the client's templates (the onboarding password in clear, as sent)."""
+    from otrs_closure.note import render
+
+    client = client or new_client()
+    cid = client.validate(attention=attention, formats=formats)
+    return cid, render(attention, cid, client.templates)
+
+
+def chain_texts(exc: BaseException) -> list[str]:
+    """Every text reachable from an error: str and repr of it and of each exception chained
+    to it (cause or context, suppressed or not), a pydantic error's full JSON (with its
+    inputs), and the traceback as Python prints it."""
+    import traceback
+
+    from pydantic import ValidationError
+
+    out = ["".join(traceback.format_exception(exc))]
+    seen: list[BaseException] = []
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        cur = stack.pop()
+        if cur is None or any(cur is s for s in seen):
+            continue
+        seen.append(cur)
+        out += [str(cur), repr(cur)]
+        if isinstance(cur, ValidationError):
+            out.append(cur.json())
+        stack += [cur.__cause__, cur.__context__]
+    return out
+
+
+OWNER_NOTE: dict[str, Any] = {"subject": "Se modifica propietario", "body": "Se modifica propietario"}
+
+
+def ticket_showing(
+    fake: FakeZnuny, *articles: dict[str, Any], state: str = "Atendido", owner: str = OWNER_LOGIN
+) -> tuple[int, list[int]]:
+    """A new Service Desk ticket in ``state``, owned by ``owner``, whose first article is the
+    customer's request, followed by ``articles`` added by tecnico1 in order (the keys of
+    ``fake.add_article``: subject, body, attachments…), stored as given — as TicketGet will
+    show them. Returns the TicketID and the added ArticleIDs."""
+    ticket = fake.create_ticket(
+        "Impresora no imprime",
+        queue="Mesa de Servicio",
+        state=state,
+        customer_user="cliente.demo",
+        created_by="tecnico1",
+        owner=owner,
+        article={"subject": "Impresora no imprime", "body": "Solicitud del cliente."},
+    )
+    ids = [fake.add_article(ticket.ticket_id, created_by="tecnico1", **spec) for spec in articles]
+    return ticket.ticket_id, ids

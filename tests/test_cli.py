@@ -151,7 +151,7 @@ def test_exit_codes_for_server_answers(env: FakeZnuny, monkeypatch: pytest.Monke
     out, err = capsys.readouterr()
     assert json.loads(out)["error_code"] == "SessionCreate.AuthFail"
     _no_secrets(out, err)
-    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 130, 141, 143}
+    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 130, 141, 143}
     assert "nothing was written" in EXIT_CODES[2]  # requests may have been sent (a read, the preflight)
     from otrs_closure.cli import build_parser
 

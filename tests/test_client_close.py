@@ -181,10 +181,16 @@ def test_each_kind_closes_by_number_with_the_manuals_requests(fake: FakeZnuny, w
     # The two format files, byte-identical, typed by content.
     scan, editable = formats.signed_scan.read_bytes(), formats.editable.read_bytes()
     assert step1["Attachment"] == [
-        {"Content": base64.b64encode(scan).decode(), "ContentType": "application/pdf",
-         "Filename": "formato_firmado.pdf"},
-        {"Content": base64.b64encode(editable).decode(),
-         "ContentType": FILE_MAKERS["DOCX"][2], "Filename": "formato.docx"},
+        {
+            "Content": base64.b64encode(scan).decode(),
+            "ContentType": "application/pdf",
+            "Filename": "formato_firmado.pdf",
+        },
+        {
+            "Content": base64.b64encode(editable).decode(),
+            "ContentType": FILE_MAKERS["DOCX"][2],
+            "Filename": "formato.docx",
+        },
     ]
     assert base64.b64decode(step1["Attachment"][0]["Content"]) == scan
 
@@ -198,13 +204,21 @@ def test_each_kind_closes_by_number_with_the_manuals_requests(fake: FakeZnuny, w
     assert receipt.note_article_id == note[0].article_id
     assert receipt.owner_article_id == owner_note[0].article_id
     # The files arrived byte-identical; the ticket now is as the manual says.
-    fake.assert_ticket(TICKET_ID, state="Atendido", owner=OWNER_LOGIN,
-                       attachments_bytes={"formato_firmado.pdf": scan, "formato.docx": editable})
+    fake.assert_ticket(
+        TICKET_ID,
+        state="Atendido",
+        owner=OWNER_LOGIN,
+        attachments_bytes={"formato_firmado.pdf": scan, "formato.docx": editable},
+    )
     assert receipt.state == "Atendido"
     assert receipt.owner == OWNER_LOGIN
     assert receipt.closure_id.startswith("oc-")
     assert receipt.steps.model_dump() == {
-        "note": DONE, "attachments": DONE, "state": DONE, "owner": DONE, "owner_note": DONE,
+        "note": DONE,
+        "attachments": DONE,
+        "state": DONE,
+        "owner": DONE,
+        "owner_note": DONE,
     }
     assert receipt.complete and receipt.remaining == []
     assert receipt.writes_sent == 2
@@ -266,8 +280,15 @@ def test_attended_at_follows_server_timezone_setting():
 
 @pytest.mark.parametrize(
     ("scan", "editable"),
-    [("PDF", "DOCX"), ("JPEG", "XLSX"), ("PNG", "ODT"), ("TIFF", "ODS"), ("PDF", "DOC"), ("PNG", "XLS"),
-     ("JPEG", "PDF")],
+    [
+        ("PDF", "DOCX"),
+        ("JPEG", "XLSX"),
+        ("PNG", "ODT"),
+        ("TIFF", "ODS"),
+        ("PDF", "DOC"),
+        ("PNG", "XLS"),
+        ("JPEG", "PDF"),
+    ],
 )
 def test_content_types_are_detected_by_content(fake: FakeZnuny, tmp_path, scan, editable):
     formats = make_formats(tmp_path, scan, editable, scan_name="escaneo", editable_name="editable")
@@ -276,8 +297,15 @@ def test_content_types_are_detected_by_content(fake: FakeZnuny, tmp_path, scan, 
     sent = {a["Filename"]: a["ContentType"] for a in step1["Attachment"]}
     # No extension in the local names: the detected type's extension is added.
     scan_ext = {"PDF": ".pdf", "JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif"}[scan]
-    edit_ext = {"DOCX": ".docx", "XLSX": ".xlsx", "ODT": ".odt", "ODS": ".ods", "DOC": ".doc", "XLS": ".xls",
-                "PDF": ".pdf"}[editable]
+    edit_ext = {
+        "DOCX": ".docx",
+        "XLSX": ".xlsx",
+        "ODT": ".odt",
+        "ODS": ".ods",
+        "DOC": ".doc",
+        "XLS": ".xls",
+        "PDF": ".pdf",
+    }[editable]
     assert sent == {"escaneo" + scan_ext: FILE_MAKERS[scan][2], "editable" + edit_ext: FILE_MAKERS[editable][2]}
     for a in step1["Attachment"]:
         local = formats.signed_scan if a["Filename"].startswith("escaneo") else formats.editable
@@ -291,8 +319,11 @@ def test_filenames_are_sanitized_as_sent(fake: FakeZnuny, tmp_path):
     # A backslash path and reserved characters are legal in a POSIX file name.
     scan = make_file(tmp_path, "PDF", 'C:\\Users\\mesa\\Escritorio\\acta:"firmada"?.pdf')
     editable = make_file(tmp_path, "DOCX", "formato\x07 final.docx")
-    new_client().close(ticket_id=TICKET_ID, attention=ATTENTIONS["service_request"][0],
-                       formats=FormatFiles(signed_scan=scan, editable=editable))
+    new_client().close(
+        ticket_id=TICKET_ID,
+        attention=ATTENTIONS["service_request"][0],
+        formats=FormatFiles(signed_scan=scan, editable=editable),
+    )
     names = [a["Filename"] for a in writes(fake)[0].body["Attachment"]]
     assert names == ["acta__firmada__.pdf", "formato_ final.docx"]
 
@@ -326,7 +357,10 @@ def test_preflight_rejection_is_the_recorded_missing_body_error(fake: FakeZnuny,
     assert preflight.answer == {"Error": {"ErrorCode": "TicketUpdate.MissingParameter", "ErrorMessage": BODY_MISSING}}
     # Nothing of the preflight was written: two articles added, by steps 1 and 2.
     assert [a.subject for a in fake.ticket(TICKET_ID).articles] == [
-        "Impresora no imprime", "Atendido", "Se modifica propietario"]
+        "Impresora no imprime",
+        "Atendido",
+        "Se modifica propietario",
+    ]
 
 
 def test_preflight_false_sends_no_preflight(fake: FakeZnuny):
@@ -334,9 +368,7 @@ def test_preflight_false_sends_no_preflight(fake: FakeZnuny):
     assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet"]
 
 
-@pytest.mark.parametrize(
-    ("missing", "field"), [("state", "attended_state"), ("owner", "owner_login")]
-)
+@pytest.mark.parametrize(("missing", "field"), [("state", "attended_state"), ("owner", "owner_login")])
 def test_preflight_finds_unknown_state_or_owner_before_writing(fake: FakeZnuny, missing, field):
     from otrs_closure import InputError
 
@@ -352,8 +384,12 @@ def test_preflight_finds_unknown_state_or_owner_before_writing(fake: FakeZnuny, 
 
 
 def test_custom_settings_change_the_notes(fake: FakeZnuny):
-    client = new_client(owner_login="root@localhost", note_subject="Atendido", owner_body="Cambio de propietario",
-                        note_visible_for_customer=True)
+    client = new_client(
+        owner_login="root@localhost",
+        note_subject="Atendido",
+        owner_body="Cambio de propietario",
+        note_visible_for_customer=True,
+    )
     receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTIONS["service_request"][0])
     step1, step2 = writes(fake)
     assert step1.body["Article"]["IsVisibleForCustomer"] == 1
@@ -400,3 +436,24 @@ def test_ids_as_strings_in_ticket_get_are_accepted():
         receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTIONS["service_request"][0])
     assert receipt.complete and receipt.ticket_id == TICKET_ID
     assert receipt.note_article_id == fake.ticket(TICKET_ID).articles_with_subject("Atendido")[0].article_id
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "path"),
+    [
+        ("TicketUpdate", "POST", "/Ticket/:TicketID/Update"),
+        ("TicketGet", "GET", "/Tickets/:TicketID/Details"),
+    ],
+)
+def test_a_route_with_the_ticket_id_inside_the_path_is_followed(fake: FakeZnuny, operation, method, path):
+    # pyotrs's URL builder handles only a route that ends in :TicketID; for any other it
+    # silently reused the URL of the previous request (the TicketUpdate went to
+    # .../Ticket/2, the TicketGet's URL).
+    fake.set_route(operation, method, path)
+    client = new_client(routes={operation: {"method": method, "path": path}})
+    receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTIONS["service_request"][0])
+    assert receipt.complete and receipt.verified
+    sent = of(fake, operation)
+    assert sent and all(r.path.endswith(path.replace(":TicketID", str(TICKET_ID))) for r in sent)
+    assert all(r.operation is not None for r in fake.requests)  # every request reached an operation
+    fake.assert_ticket(TICKET_ID, state="Atendido", owner=OWNER_LOGIN)

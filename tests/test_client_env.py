@@ -90,7 +90,8 @@ def test_gi_path_from_env():
     fake = service_desk(script_path="/znuny/nph-genericinterface.pl", webservice_id=3)
     with door(fake) as wire:
         receipt = client_from(env(GI_PATH="/znuny/nph-genericinterface.pl/WebserviceID/3")).close(
-            ticket_id=TICKET_ID, attention=ATTENTION)
+            ticket_id=TICKET_ID, attention=ATTENTION
+        )
         assert exchanges(fake, wire)[0].url == url + "/Session"
     assert receipt.complete
 
@@ -127,22 +128,31 @@ def test_routes_without_ticket_id_in_the_path_send_it_in_the_body():
     assert receipt.complete
     updates = of(fake, "TicketUpdate")
     assert len(updates) == 3
-    assert all((u.method, u.path, u.body["TicketID"]) == ("POST", GI_PATH + "/TicketUpdate", TICKET_ID)
-               for u in updates)
+    assert all(
+        (u.method, u.path, u.body["TicketID"]) == ("POST", GI_PATH + "/TicketUpdate", TICKET_ID) for u in updates
+    )
 
 
 def test_booleans_and_numbers_from_env():
     fake = service_desk()
     with door(fake) as wire:
-        client = client_from(env(PREFLIGHT="false", RETRY_ATTEMPTS="2", VERIFY_TLS="0",
-                                 REQUIRE_FORMATS="no", MAX_REQUEST_BYTES="5000000"))
+        client = client_from(
+            env(
+                PREFLIGHT="false", RETRY_ATTEMPTS="2", VERIFY_TLS="0", REQUIRE_FORMATS="no", MAX_REQUEST_BYTES="5000000"
+            )
+        )
         client.close(ticket_id=TICKET_ID, attention=ATTENTION)
         assert ops(fake) == ["SessionCreate", "TicketGet", "TicketUpdate", "TicketUpdate", "TicketGet"]
         assert len(wire.calls) == 5
         assert all(c.request.req_kwargs["verify"] is False for c in wire.calls)
     s = client.settings
     assert (s.preflight, s.retry_attempts, s.verify_tls, s.require_formats, s.max_request_bytes) == (
-        False, 2, False, False, 5_000_000)
+        False,
+        2,
+        False,
+        False,
+        5_000_000,
+    )
 
 
 def test_overrides_win_over_env():

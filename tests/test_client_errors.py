@@ -466,3 +466,10 @@ def test_repairs_are_bounded_and_never_resend_the_same_files(fake: FakeZnuny, tm
     assert len(fake.ticket(TICKET_ID).articles_with_subject("Formatos adjuntos")) == 2
     assert len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
     assert "attach the files by hand" in str(ei.value.cause)
+
+
+def test_a_session_create_answer_without_session_id_is_a_server_error(fake: FakeZnuny):
+    with door(fake, Answer("SessionCreate", json={"Result": "ok"})):
+        with pytest.raises(ServerError, match="without a SessionID") as ei:
+            close(new_client(retry_attempts=1))
+    assert ei.value.operation == "SessionCreate"

@@ -4,16 +4,23 @@ stops it before any write unless reclose=True."""
 from __future__ import annotations
 
 import pytest
+import requests
 from helpers import (
+    AGENT_LOGIN,
+    AGENT_PASSWORD,
     OWNER_LOGIN,
+    OWNER_NOTE,
+    SERVICE_URL,
     TICKET_ID,
     TICKET_NUMBER,
     after_step1_session,
+    closure_note,
     door,
     make_formats,
     new_client,
     ops,
     service_desk,
+    ticket_showing,
     writes,
 )
 
@@ -139,9 +146,10 @@ def test_owner_already_the_service_desk_but_no_note_sends_both_steps(fake: FakeZ
 
 def test_reopened_ticket_is_a_conflict_unless_reattend(fake: FakeZnuny, tmp_path):
     formats, _ = close_once(fake, tmp_path)
-    with fake.store.lock:  # an agent reopens the ticket
-        store = fake.store
-        store.state_set(store.tickets[TICKET_ID], store.state_by(name="open"), user_id=2)
+    # An agent reopens the ticket (a TicketUpdate of its own).
+    reopen = {"UserLogin": AGENT_LOGIN, "Password": AGENT_PASSWORD, "Ticket": {"State": "open"}}
+    requests.patch(f"{SERVICE_URL}/Ticket/{TICKET_ID}", json=reopen, timeout=5).raise_for_status()
+    fake.clear_records()
     # A re-run does not silently close it again: nothing is written.
     with pytest.raises(ClosureReopened) as ei:
         new_client().close(ticket_id=TICKET_ID, attention=ATTENTION, formats=formats)
@@ -244,3 +252,19 @@ def test_closure_identity_ignores_surrounding_whitespace_but_not_files(tmp_path)
     other = make_formats(tmp_path / "b", "PNG", "DOCX")
     with pytest.raises(ClosureConflict):
         client.close(ticket_id=TICKET_ID, attention=ATTENTION, formats=other)
+
+
+
+def test_the_owner_login_is_compared_as_znuny_looks_it_up(fake: FakeZnuny):
+    # Znuny's UserLookup(UserLogin) is case-insensitive (lc + LOWER(login)), so Owner
+    # "Agente.Mesa" is accepted, and TicketGet then shows the login as stored,
+    # "agente.mesa". An exact comparison never saw the owner step done: every close()
+    # ended in PartialClosure ("remaining owner") and resent the owner change.
+    client = new_client(owner_login="Agente.Mesa")
+    _, body = closure_note(ATTENTION, client=client)
+    tid, (note, owner_note) = ticket_showing(fake, {"subject": "Atendido", "body": body}, OWNER_NOTE)
+    assert client.plan(ticket_id=tid, attention=ATTENTION).writes == []
+    receipt = client.close(ticket_id=tid, attention=ATTENTION)
+    assert receipt.complete and receipt.writes_sent == 0 and writes(fake) == []
+    assert receipt.owner == OWNER_LOGIN and receipt.steps.owner is ALREADY
+    assert (receipt.note_article_id, receipt.owner_article_id) == (note, owner_note)

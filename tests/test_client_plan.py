@@ -91,8 +91,11 @@ def compare(plan: ClosurePlan, fake: FakeZnuny, wire) -> None:
 
 @pytest.mark.parametrize(
     "attention",
-    [ServiceRequest(description="Impresora reconfigurada."), ONBOARDING,
-     Incident(problem="Disco dañado.", solution="Disco reemplazado.")],
+    [
+        ServiceRequest(description="Impresora reconfigurada."),
+        ONBOARDING,
+        Incident(problem="Disco dañado.", solution="Disco reemplazado."),
+    ],
     ids=["service_request", "user_onboarding", "incident"],
 )
 @pytest.mark.parametrize("by", ["number", "id"])
@@ -102,7 +105,8 @@ def test_plan_is_what_close_sends(fake: FakeZnuny, wire, tmp_path, attention, by
     plan = new_client().plan(attention=attention, formats=formats, **ticket)
     assert "TicketUpdate" not in ops(fake)  # planning writes nothing
     assert [r.operation for r in plan.requests] == (
-        ["SessionCreate"] + (["TicketSearch"] if by == "number" else [])
+        ["SessionCreate"]
+        + (["TicketSearch"] if by == "number" else [])
         + ["TicketGet", "TicketUpdate", "TicketUpdate", "TicketUpdate", "TicketGet"]
     )
     assert len(plan.writes) == 3
@@ -113,8 +117,12 @@ def test_plan_is_what_close_sends(fake: FakeZnuny, wire, tmp_path, attention, by
     compare(plan, fake, wire)
     assert plan.closure_id == receipt.closure_id
     d = plan.to_dict()
-    assert d["requests"][0] == {"operation": "SessionCreate", "method": "POST", "url": SERVICE_URL + "/Session",
-                                "body": {"UserLogin": AGENT_LOGIN, "Password": MASK}}
+    assert d["requests"][0] == {
+        "operation": "SessionCreate",
+        "method": "POST",
+        "url": SERVICE_URL + "/Session",
+        "body": {"UserLogin": AGENT_LOGIN, "Password": MASK},
+    }
     assert d["steps"]["note"] == "pending"
 
 
@@ -168,11 +176,19 @@ def test_plan_raises_the_conflict_close_would_raise(fake: FakeZnuny):
 
 def test_offline_plan_sends_nothing(tmp_path):
     with no_http() as rsps:
-        plan = new_client().plan(ticket_number=TICKET_NUMBER, attention=ONBOARDING,
-                                 formats=make_formats(tmp_path), offline=True)
+        plan = new_client().plan(
+            ticket_number=TICKET_NUMBER, attention=ONBOARDING, formats=make_formats(tmp_path), offline=True
+        )
         assert len(rsps.calls) == 0
-    assert [r.operation for r in plan.requests] == ["SessionCreate", "TicketSearch", "TicketGet", "TicketUpdate",
-                                                    "TicketUpdate", "TicketUpdate", "TicketGet"]
+    assert [r.operation for r in plan.requests] == [
+        "SessionCreate",
+        "TicketSearch",
+        "TicketGet",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketUpdate",
+        "TicketGet",
+    ]
     assert plan.requests[2].url == SERVICE_URL + "/Ticket/:TicketID"
     assert plan.ticket_id is None and plan.ticket_number == TICKET_NUMBER
 

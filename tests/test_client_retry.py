@@ -1,6 +1,8 @@
-"""The retry rules at the HTTP level: reads retried, writes resent only when the ticket does
-not show them, Retry-After honoured, attempts bounded, and a partial closure completed by
-a second close() without duplicates. No real sleeps: the client's ``sleep`` records."""
+"""The retry rules at the HTTP level: which failure is retried (the classification, on a read
+and on a write), reads retried, writes resent only when the ticket does not show them,
+Retry-After honoured, backoff and attempts bounded, every retry setting used, and a partial
+closure completed by a second close() without duplicates. No real sleeps: the client's
+``sleep`` records."""
 
 from __future__ import annotations
 
@@ -11,13 +13,18 @@ import time
 import pytest
 import requests
 from helpers import (
+    AGENT_LOGIN,
+    AGENT_PASSWORD,
+    BASE_URL,
     OWNER_LOGIN,
     TEXT_CT,
     TICKET_ID,
     TICKET_NUMBER,
     Answer,
     connect_timeout,
+    connection_refused,
     door,
+    dropped_connection,
     gi_error,
     is_preflight,
     is_step1,
@@ -26,6 +33,7 @@ from helpers import (
     new_client,
     of,
     ops,
+    read_timeout,
     service_desk,
     writes,
 )
@@ -33,12 +41,19 @@ from helpers import (
 from otrs_closure import (
     AccessDenied,
     AuthenticationError,
+    ClosureClient,
+    ConnectError,
+    ConnectionDropped,
+    InputError,
     InvalidParameter,
     PartialClosure,
+    ReadTimeout,
     RequestTooLarge,
     ServerError,
     ServiceRequest,
     StepStatus,
+    TicketNotFound,
+    TLSError,
     TransportError,
 )
 from otrs_closure.testing import FakeZnuny, Fault, WriteStep
@@ -146,6 +161,35 @@ def test_retry_after_as_an_http_date():
     assert len(sleeps) == 1 and 15 <= sleeps[0] <= 20
 
 
+def test_retry_after_is_honoured_on_every_attempt(fake: FakeZnuny):
+    fake.inject(Fault.RATE_LIMITED, "TicketGet", times=3, retry_after=7)
+    sleeps: list[float] = []
+    new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert sleeps == [7.0, 7.0, 7.0]
+
+
+def test_a_retry_after_in_the_past_means_no_wait():
+    fake = service_desk()
+    when = email.utils.formatdate(time.time() - 60, usegmt=True)
+    busy = Answer("TicketGet", status=503, text="busy", headers={"Retry-After": when})
+    sleeps: list[float] = []
+    with door(fake, busy):
+        new_client(sleeps=sleeps).close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert sleeps == [0.0]
+
+
+def test_reads_are_retried_until_one_succeeds_with_a_wait_between_each(fake: FakeZnuny):
+    """A timeout, then a 429 asking for 2 s, then the answer."""
+    fake.inject(Fault.RATE_LIMITED, "TicketGet", call=1, retry_after=2)
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps)
+    with door(fake, Answer("TicketGet", raises=read_timeout())):  # in front of the fake's call 1
+        receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert receipt.complete
+    assert client.requests_sent["TicketGet"] == 4  # 2 failed + 1 (+ verify)
+    assert len(sleeps) == 2 and sleeps[1] == 2
+
+
 def test_read_attempts_are_bounded_by_retry_attempts(fake: FakeZnuny):
     fake.inject(Fault.CONNECTION_REFUSED, "TicketGet", times=10)
     sleeps: list[float] = []
@@ -175,13 +219,71 @@ def test_retry_attempts_one_means_no_retry(fake: FakeZnuny):
     assert ops(fake).count("TicketGet") == 1
 
 
-def test_backoff_is_bounded_by_backoff_max(fake: FakeZnuny):
+def test_backoff_doubles_with_jitter_and_is_bounded_by_backoff_max():
+    """Waits of 0.5, 1, 2, 4 s, then 8 s (backoff_max) for every later attempt, each
+    scaled into [50 %, 100 %] of its base."""
+    bases = [0.5, 1, 2, 4, 8, 8, 8, 8, 8, 8, 8]
+    for _ in range(3):  # the jitter is random: several runs
+        fake = service_desk()
+        fake.inject(Fault.SERVER_FAULT, "TicketGet", times=len(bases))
+        sleeps: list[float] = []
+        with door(fake):
+            new_client(sleeps=sleeps, retry_attempts=len(bases) + 1, retry_backoff=0.5, retry_backoff_max=8).close(
+                ticket_id=TICKET_ID, attention=ATTENTION)
+        assert len(sleeps) == len(bases)
+        assert all(base / 2 <= wait <= base for wait, base in zip(sleeps, bases, strict=True)), sleeps
+    fake = service_desk()
     fake.inject(Fault.SERVER_FAULT, "TicketGet", times=5)
-    sleeps: list[float] = []
-    new_client(sleeps=sleeps, retry_attempts=6, retry_backoff=1, retry_backoff_max=2).close(
-        ticket_id=TICKET_ID, attention=ATTENTION)
+    sleeps = []
+    with door(fake):
+        new_client(sleeps=sleeps, retry_attempts=6, retry_backoff=1, retry_backoff_max=2).close(
+            ticket_id=TICKET_ID, attention=ATTENTION)
     assert len(sleeps) == 5
     assert all(s <= 2 for s in sleeps) and sleeps[-1] >= 1
+
+
+def test_zero_backoff_means_no_wait(fake: FakeZnuny):
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketGet", times=2)
+    sleeps: list[float] = []
+    new_client(sleeps=sleeps, retry_backoff=0).close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert sleeps == [0, 0]
+
+
+def test_every_retry_setting_reaches_the_retries(fake: FakeZnuny):
+    """retry_attempts, retry_backoff, retry_backoff_max and retry_after_max as the retries
+    use them, and every wait goes to the client's ``sleep`` (retry_max_seconds: see
+    test_the_time_budget_stops_retrying)."""
+    fake.inject(Fault.SERVER_FAULT, "TicketGet", times=7)
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps, retry_attempts=7, retry_max_seconds=11, retry_backoff=0.1,
+                        retry_backoff_max=2, retry_after_max=5)
+    with pytest.raises(ServerError):
+        client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert client.requests_sent["TicketGet"] == 7
+    bases = [0.1, 0.2, 0.4, 0.8, 1.6, 2]
+    assert len(sleeps) == 6 and all(b / 2 <= w <= b for w, b in zip(sleeps, bases, strict=True)), sleeps
+    fake.inject(Fault.RATE_LIMITED, "TicketGet", retry_after=60)
+    sleeps.clear()
+    client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert sleeps == [5.0]
+
+
+def test_the_time_budget_stops_retrying(fake: FakeZnuny, monkeypatch):
+    """retry_max_seconds bounds the whole loop (tenacity measures time.monotonic): here
+    each wait takes 100 s of that clock."""
+    now = {"t": 1000.0}
+    monkeypatch.setattr(time, "monotonic", lambda: now["t"])
+
+    def sleep(seconds: float) -> None:
+        now["t"] += 100
+
+    fake.inject(Fault.CONNECTION_REFUSED, "TicketGet", times=20)
+    client = ClosureClient(BASE_URL, AGENT_LOGIN, AGENT_PASSWORD, OWNER_LOGIN, sleep=sleep, retry_attempts=20,
+                           retry_max_seconds=150)
+    with pytest.raises(TransportError):
+        client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    # t=1000 fails, sleep; 1100 fails, sleep; 1200 fails: 200 s >= 150 s, stop (the check follows an attempt).
+    assert client.requests_sent["TicketGet"] == 3
 
 
 @pytest.mark.parametrize(
@@ -343,6 +445,95 @@ def test_preflight_is_retried_like_a_read(fake: FakeZnuny):
     receipt = new_client().close(ticket_id=TICKET_ID, attention=ATTENTION)
     assert receipt.complete
     assert len([e for e in of(fake, "TicketUpdate") if is_preflight(e.body)]) == 2
+
+
+# -- the classification: each failure, on a read and on a write -------------------------------
+
+ZNUNY_500 = {"faultcode": "Server", "faultstring": "OperationObject returned an error, cancelling Request"}
+RETRIED, NOT_RETRIED = True, False
+NOT_SENT, UNKNOWN_OUTCOME, REJECTED = "resent at once", "re-read, then resent", "given up"
+
+# name: (the answer in front of the fake, the error it is, retried as a read, what it means for a write)
+FAILURES = {
+    "connect": ({"raises": connection_refused()}, ConnectError, RETRIED, NOT_SENT),
+    "timeout": ({"raises": read_timeout()}, ReadTimeout, RETRIED, UNKNOWN_OUTCOME),
+    "dropped": ({"raises": dropped_connection()}, ConnectionDropped, RETRIED, UNKNOWN_OUTCOME),
+    # A request that cannot be made (bad URL or header) is a configuration error.
+    "unmakeable": ({"raises": requests.exceptions.InvalidHeader("Invalid leading whitespace in header value")},
+                   InputError, NOT_RETRIED, REJECTED),
+    "tls": ({"raises": requests.exceptions.SSLError("certificate verify failed")}, TLSError, NOT_RETRIED, REJECTED),
+    "500": ({"status": 500, "json": ZNUNY_500}, ServerError, RETRIED, UNKNOWN_OUTCOME),
+    "429": ({"status": 429, "text": "Too Many Requests", "headers": {"Retry-After": "3"}}, ServerError, RETRIED,
+            UNKNOWN_OUTCOME),
+    "deterministic-500": ({"status": 500, "text": "Error while decoding request content."}, ServerError,
+                          NOT_RETRIED, REJECTED),
+    "413": ({"status": 413, "text": "Request Entity Too Large"}, RequestTooLarge, NOT_RETRIED, REJECTED),
+    "access-denied": ({"json": gi_error("X.AccessDenied", "denied")}, AccessDenied, NOT_RETRIED, REJECTED),
+    "invalid": ({"json": gi_error("X.InvalidParameter", "invalid")}, InvalidParameter, NOT_RETRIED, REJECTED),
+    "401": ({"status": 401, "text": "Unauthorized"}, AuthenticationError, NOT_RETRIED, REJECTED),
+    "not-found": ({"json": gi_error("X.NotValidTicketID", "no ticket")}, TicketNotFound, NOT_RETRIED, REJECTED),
+    "not-ours": ({"raises": ValueError("not ours")}, ValueError, NOT_RETRIED, REJECTED),
+}
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_a_failed_read_is_retried_or_raised(fake: FakeZnuny, name):
+    answer, error, retried, _ = FAILURES[name]
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps)
+    with door(fake, Answer("TicketGet", **answer)):
+        if retried:
+            assert client.close(ticket_id=TICKET_ID, attention=ATTENTION).complete
+            assert client.requests_sent["TicketGet"] == 3  # failed + 1 (+ verify)
+            assert len(sleeps) == 1
+        else:
+            with pytest.raises(error):
+                client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+            assert client.requests_sent == {"SessionCreate": 1, "TicketGet": 1}
+            assert sleeps == []
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_a_failed_write_is_resent_at_once_reread_first_or_given_up(fake: FakeZnuny, name):
+    """Step 1 fails once, unapplied: a request that never arrived is resent with no re-read;
+    one that may have been applied is resent only after the ticket, re-read (after the
+    settle wait), does not show it; any other is never resent."""
+    answer, error, _, outcome = FAILURES[name]
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps, retry_write_poll=0)
+    with door(fake, Answer("TicketUpdate", call=2, **answer)):
+        if outcome == REJECTED:
+            with pytest.raises(error):
+                client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+            assert client.requests_sent == {"SessionCreate": 1, "TicketGet": 1, "TicketUpdate": 2}
+            assert sleeps == []
+            fake.assert_ticket(TICKET_ID, state="new", notes_with_subject={"Atendido": 0})
+            return
+        receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert receipt.complete and len(fake.ticket(TICKET_ID).articles_with_subject("Atendido")) == 1
+    assert client.requests_sent["TicketUpdate"] == 4  # preflight, step 1 twice, step 2
+    rereads = 1 if outcome == UNKNOWN_OUTCOME else 0
+    assert client.requests_sent["TicketGet"] == 2 + rereads  # the first read, (the re-read,) the verify
+    assert len(sleeps) == 1
+    assert sleeps[0] >= 2.0 if outcome == UNKNOWN_OUTCOME else sleeps[0] < 2.0  # retry_write_settle is 2 s
+
+
+def test_a_write_is_resent_after_not_sent_and_unknown_outcomes_until_it_succeeds(fake: FakeZnuny):
+    """Refused, timed out, a 500: step 1 is sent four times, with a wait before each resend,
+    and lands once."""
+    failures = [Answer("TicketUpdate", call=2, raises=connection_refused()),
+                Answer("TicketUpdate", call=2, raises=read_timeout()),
+                Answer("TicketUpdate", call=2, status=500, json=ZNUNY_500)]
+    sleeps: list[float] = []
+    client = new_client(sleeps=sleeps, retry_attempts=5, retry_write_poll=0)
+    with door(fake, *failures):
+        receipt = client.close(ticket_id=TICKET_ID, attention=ATTENTION)
+    assert receipt.complete
+    assert [len(a.received) for a in failures] == [1, 1, 1]
+    assert len([w for w in writes(fake) if is_step1(w.body)]) == 1  # the fourth, answered by Znuny
+    assert client.requests_sent["TicketUpdate"] == 6  # preflight, step 1 four times, step 2
+    assert len(sleeps) == 3
+    assert_one_closure(fake, files=0)
 
 
 # -- partial closures ---------------------------------------------------------------------------

@@ -22,10 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from fault_matrix import Inputs, end_state_problems, make_inputs, new_client
+from helpers import closure_note
 
 from otrs_closure import ClosureClient, ClosureConflict, ClosureReceipt, OtrsClosureError, ServiceRequest, StepStatus
-from otrs_closure._workflow.prepare import prepare
-from otrs_closure.note import NoteTemplates
 from otrs_closure.testing import FakeZnuny
 
 CHILD = Path(__file__).with_name("closure_child.py")
@@ -67,8 +66,9 @@ def test_threads_of_one_client_never_double(inputs: Inputs):
     tid, number = fake.new_service_desk_ticket()
     with fake.serve(latency=0.01) as url:
         client = new_client(url)
-        results = only_receipts(race(6, lambda i: client.close(
-            ticket_number=number, attention=inputs.attention, formats=inputs.formats)))
+        results = only_receipts(
+            race(6, lambda i: client.close(ticket_number=number, attention=inputs.attention, formats=inputs.formats))
+        )
         client.shutdown()
     assert sorted(r.steps.note.value for r in results) == ["already_done"] * 5 + ["done"]
     assert end_state_problems(fake.ticket(tid), inputs) == []
@@ -80,8 +80,11 @@ def test_separate_clients_sharing_a_lock_dir_never_double(inputs: Inputs, tmp_pa
     tid, number = fake.new_service_desk_ticket()
     with fake.serve(latency=0.01) as url:
         clients = [new_client(url, lock_dir=tmp_path) for _ in range(4)]
-        results = only_receipts(race(4, lambda i: clients[i].close(
-            ticket_number=number, attention=inputs.attention, formats=inputs.formats)))
+        results = only_receipts(
+            race(
+                4, lambda i: clients[i].close(ticket_number=number, attention=inputs.attention, formats=inputs.formats)
+            )
+        )
     assert sum(r.steps.note is StepStatus.DONE for r in results) == 1
     assert end_state_problems(fake.ticket(tid), inputs) == []
     assert list(tmp_path.glob(f"otrs-closure-*-{tid}.lock"))
@@ -107,12 +110,17 @@ def test_a_lock_dir_locks_the_server_not_the_spelling_of_its_url(inputs: Inputs,
 
 def spawn(url: str, number: str, inputs: Inputs, start_at: float, **extra: object) -> subprocess.Popen[str]:
     args = {
-        "url": url, "ticket_number": number, "description": inputs.attention.description,
-        "scan": str(inputs.formats.signed_scan), "editable": str(inputs.formats.editable),
-        "start_at": start_at, **extra,
+        "url": url,
+        "ticket_number": number,
+        "description": inputs.attention.description,
+        "scan": str(inputs.formats.signed_scan),
+        "editable": str(inputs.formats.editable),
+        "start_at": start_at,
+        **extra,
     }
-    return subprocess.Popen([sys.executable, str(CHILD), json.dumps(args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def outputs(procs: list[subprocess.Popen[str]]) -> list[dict]:
@@ -142,9 +150,17 @@ def test_two_different_closures_racing_with_a_lock_dir_one_wins_one_conflicts(in
     tid, number = fake.new_service_desk_ticket()
     with fake.serve(latency=0.01) as url:
         start = time.time() + 1.0
-        procs = [spawn(url, number, inputs, start, lock_dir=str(tmp_path)),
-                 spawn(url, number, inputs, start, lock_dir=str(tmp_path),
-                       description="Se dio de alta al usuario en el sistema de nómina (corregido).")]
+        procs = [
+            spawn(url, number, inputs, start, lock_dir=str(tmp_path)),
+            spawn(
+                url,
+                number,
+                inputs,
+                start,
+                lock_dir=str(tmp_path),
+                description="Se dio de alta al usuario en el sistema de nómina (corregido).",
+            ),
+        ]
         results = outputs(procs)
     kinds = sorted("receipt" if "receipt" in r else r["error"] for r in results)
     assert kinds == ["ClosureConflict", "receipt"], results
@@ -161,8 +177,11 @@ def test_unserialised_racers_converge(inputs: Inputs):
     tid, number = fake.new_service_desk_ticket()
     with fake.serve(latency=0.02) as url:
         clients = [new_client(url) for _ in range(3)]
-        results = only_receipts(race(3, lambda i: clients[i].close(
-            ticket_number=number, attention=inputs.attention, formats=inputs.formats)))
+        results = only_receipts(
+            race(
+                3, lambda i: clients[i].close(ticket_number=number, attention=inputs.attention, formats=inputs.formats)
+            )
+        )
         assert all(r.complete for r in results)
         view = fake.ticket(tid)
         notes = len(view.articles_with_subject("Atendido"))
@@ -181,7 +200,7 @@ def test_a_doubled_note_is_reported(inputs: Inputs, caplog: pytest.LogCaptureFix
     attention = ServiceRequest(description="Se reconfiguró la impresora.")
     with fake.mock() as url:
         client = new_client(url)
-        body = prepare(client.settings, NoteTemplates(), attention, None).body
+        _, body = closure_note(attention, client=client)
         first = fake.add_article(tid, created_by="tecnico1", subject="Atendido", body=body)
         second = fake.add_article(tid, created_by="tecnico1", subject="Atendido", body=body)
         # Both racers set the attended state with their note.
@@ -217,5 +236,10 @@ def test_lock_dir_must_be_an_existing_directory(tmp_path: Path):
     from otrs_closure import ClosureClient, InputError
 
     with pytest.raises(InputError, match="lock_dir"):
-        ClosureClient(base_url="http://znuny.fake.test", username="u", password="p", owner_login="o",
-                      lock_dir=tmp_path / "missing")
+        ClosureClient(
+            base_url="http://znuny.fake.test",
+            username="u",
+            password="p",
+            owner_login="o",
+            lock_dir=tmp_path / "missing",
+        )

@@ -295,3 +295,21 @@ def test_unknown_customer_user_needs_only_a_valid_first_address(fake: FakeZnuny)
     assert "Error" not in answer
     view = fake.ticket(ticket_id)
     assert (view.customer_user, view.customer_id) == ("Juan Pérez <juan@example.com>", "")
+
+
+def test_an_owner_login_is_looked_up_in_any_case_as_the_real_systems_do() -> None:
+    """All five lab systems accept ``Owner: "Agente.Mesa"`` for the agent ``agente.mesa``
+    (UserLookup lower-cases both sides); authentication stays exact."""
+    import requests
+
+    from otrs_closure.testing import FakeZnuny
+
+    fake = FakeZnuny.service_desk()
+    tid, _ = fake.new_service_desk_ticket()
+    with fake.serve() as url:
+        auth = {"UserLogin": "tecnico1", "Password": "tecnico-pass"}
+        answer = requests.patch(f"{url}/Ticket/{tid}", json={**auth, "Ticket": {"Owner": "Agente.Mesa"}}, timeout=5)
+        refused = requests.post(f"{url}/Session", json={"UserLogin": "TECNICO1", "Password": "tecnico-pass"}, timeout=5)
+    assert "Error" not in answer.json(), answer.json()
+    assert fake.ticket(tid).owner == "agente.mesa"
+    assert refused.json()["Error"]["ErrorCode"] == "SessionCreate.AuthFail"

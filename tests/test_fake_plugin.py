@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pyotrs
-import pytest
 import requests
 
 import otrs_closure.testing as testing
@@ -121,26 +121,45 @@ def _free_port() -> int:
         return port
 
 
-def test_run_fake_server_prints_url_and_credentials(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_fake_server_prints_url_and_credentials() -> None:
     port = _free_port()
     stop = threading.Event()
-    answers: list[Any] = []
-
-    def sleep(seconds: float) -> None:  # the server's "wait forever", replaced by a probe
-        url = f"http://127.0.0.1:{port}/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST/Session"
-        answers.append(
-            requests.post(url, json={"UserLogin": "tecnico1", "Password": "tecnico-pass"}, timeout=10).json()
+    out, err = io.StringIO(), io.StringIO()
+    result: list[int] = []
+    server = threading.Thread(
+        target=lambda: result.append(testing.run_fake_server(port, seed="recordings", stop=stop, out=out, err=err))
+    )
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{port}/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST"
+        answer = _wait_for(
+            lambda: requests.post(
+                url + "/Session", json={"UserLogin": "tecnico1", "Password": "tecnico-pass"}, timeout=10
+            )
         )
+        assert "SessionID" in answer.json()
+    finally:
         stop.set()
-        raise KeyboardInterrupt
+        server.join(timeout=10)
+    printed = out.getvalue()
+    assert f"http://127.0.0.1:{port}/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST" in printed
+    assert "tecnico1 / tecnico-pass" in printed and "cliente.demo / cliente-pass" in printed
+    assert result == [0] and err.getvalue() == ""
 
-    monkeypatch.setattr(time, "sleep", sleep)
-    testing.run_fake_server(port, seed="recordings")
-    out = capsys.readouterr().out
-    assert f"http://127.0.0.1:{port}/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST" in out
-    assert "tecnico1 / tecnico-pass" in out and "cliente.demo / cliente-pass" in out
-    assert "SessionID" in answers[0]
-    with pytest.raises(ValueError):
-        testing.run_fake_server(port, seed="nope")
+
+def test_run_fake_server_refuses_a_bad_seed_or_profile_in_one_line() -> None:
+    for kwargs in ({"seed": "nope"}, {"profile": "otrs4"}, {"tickets": -1}):
+        err = io.StringIO()
+        assert testing.run_fake_server(_free_port(), out=io.StringIO(), err=err, **kwargs) == 2
+        assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("otrs-closure fake-server: ")
+
+
+def _wait_for(call: Callable[[], requests.Response], timeout: float = 10.0) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -86,5 +86,11 @@ def test_matrix_covers_every_request_and_every_fault_kind():
 
     assert {k for _, k, _ in COLUMNS} == set(Fault)
     assert [r for r, _, _ in ROWS] == [
-        "session", "search", "get", "preflight", "update 1", "update 2", "verify get",
+        "session",
+        "search",
+        "get",
+        "preflight",
+        "update 1",
+        "update 2",
+        "verify get",
     ]

@@ -1,43 +1,78 @@
-"""Format files: type by content, safe names, base64 arithmetic, and the streamed JSON body
-(exact length, exact bytes, sent with Content-Length — never chunked)."""
+"""Format files, through the public API: the types each role takes (by content), the names
+sent to the server (``plan()`` shows each attachment's Filename and ContentType), the
+streamed body of step 1 as the fake received it (its exact length, sent as Content-Length,
+never chunked; the bytes identical after base64; the files read in bounded chunks), a file
+changed after validation, and hostile zip containers."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import random
+import struct
 import tempfile
 import unicodedata
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
-import responses
-from helpers import FILE_MAKERS, make_file
-from hypothesis import HealthCheck, given, settings
+import requests.adapters
+from helpers import (
+    TICKET_ID,
+    Answer,
+    door,
+    hooked_session,
+    is_step1,
+    make_file,
+    make_formats,
+    new_client,
+    of,
+    service_desk,
+)
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from otrs_closure._files import (
-    EDITABLE_TYPES,
-    SIGNED_SCAN_TYPES,
-    base64_length,
-    detect_type,
-    prepare_file,
-    sanitize_filename,
-)
-from otrs_closure._http.body import StreamingJSONBody
+from otrs_closure import ClosureClient, FormatFiles, InputError, ServiceRequest
+from otrs_closure.note import render
+from otrs_closure.testing import FakeZnuny
+
+SR = ServiceRequest(description="Impresora reconfigurada.")
+SCAN_TYPES = ["PDF", "JPEG", "PNG", "TIFF"]
+EDITABLE_TYPES = ["DOCX", "XLSX", "ODT", "ODS", "DOC", "XLS", "PDF"]
+KINDS = ["PDF", "JPEG", "PNG", "TIFF", "DOCX", "XLSX", "ODT", "ODS", "DOC", "XLS"]
+OFFLINE = new_client()  # for plans and validations: no request is ever sent
 
 
-@pytest.mark.parametrize("kind", list(FILE_MAKERS))
-def test_detect_type_by_content(tmp_path, kind):
-    path = make_file(tmp_path, kind, "sin_extension")
-    detected = detect_type(path)
-    assert detected is not None
-    assert detected[0] == kind and detected[1] == FILE_MAKERS[kind][2]
+def planned_attachments(formats: FormatFiles, client: ClosureClient = OFFLINE) -> list[dict[str, Any]]:
+    """The Attachment list of step 1 as ``plan()`` shows it (Filename, ContentType, the
+    Content described: size and digest), with no request."""
+    plan = client.plan(ticket_id=TICKET_ID, attention=SR, formats=formats, offline=True)
+    (step1,) = [r for r in plan.writes if r.body and "Attachment" in r.body]
+    return [dict(a) for a in step1.body["Attachment"]]  # type: ignore[index]
+
+
+_OTHERS = tempfile.TemporaryDirectory()  # the other role's file, made once for the whole module
+OTHER = {"signed_scan": make_file(_OTHERS.name, "DOCX", "otro.docx"),
+         "editable": make_file(_OTHERS.name, "PDF", "otro.pdf")}
+
+
+def sent_name(name: str, role: str = "signed_scan") -> str:
+    """The Filename sent for a local file called ``name`` in ``role`` (a PDF scan or a
+    DOCX editable file), as ``plan()`` shows it."""
+    with tempfile.TemporaryDirectory() as d:
+        local = make_file(Path(d), "PDF" if role == "signed_scan" else "DOCX", name)
+        if role == "signed_scan":
+            formats = FormatFiles(signed_scan=local, editable=OTHER["signed_scan"])
+        else:
+            formats = FormatFiles(signed_scan=OTHER["editable"], editable=local)
+        attachments = planned_attachments(formats)
+    return str(attachments[0 if role == "signed_scan" else 1]["Filename"])
 
 
 def test_generated_office_files_are_real_zips(tmp_path):
-    import zipfile
-
     for kind in ("DOCX", "XLSX", "ODT", "ODS"):
         with zipfile.ZipFile(make_file(tmp_path, kind)) as zf:
             assert zf.testzip() is None
@@ -46,65 +81,82 @@ def test_generated_office_files_are_real_zips(tmp_path):
         assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
 
 
-def test_allowed_types_per_role():
-    assert [t[0] for t in SIGNED_SCAN_TYPES] == ["PDF", "JPEG", "PNG", "TIFF"]
-    assert [t[0] for t in EDITABLE_TYPES] == ["DOCX", "XLSX", "ODT", "ODS", "DOC", "XLS", "PDF"]
+# -- the types each role takes, by content (see also test_client_close: each type's ContentType) -----
 
 
-def test_prepared_file_digest_and_size(tmp_path):
-    import hashlib
+@pytest.mark.parametrize("kind", KINDS)
+def test_allowed_types_per_role(tmp_path, kind):
+    """Each role takes its types, whatever the name; any other type is refused by the name
+    its content shows, with the role's types in order."""
+    for role, allowed in (("signed_scan", SCAN_TYPES), ("editable", EDITABLE_TYPES)):
+        given = make_file(tmp_path / role, kind, "sin_extension")
+        other = make_file(tmp_path / role, "DOCX" if role == "signed_scan" else "PDF", "otro")
+        formats = FormatFiles(**{role: given, ("editable" if role == "signed_scan" else "signed_scan"): other})
+        if kind in allowed:
+            OFFLINE.validate(attention=SR, formats=formats)
+        else:
+            with pytest.raises(InputError) as ei:
+                OFFLINE.validate(attention=SR, formats=formats)
+            assert ei.value.field == f"formats.{role}"
+            assert ei.value.problem == f"sin_extension is {kind} by its content; expected {'/'.join(allowed)}"
 
-    path = make_file(tmp_path, "PDF")
-    f = prepare_file(path, "signed_scan", SIGNED_SCAN_TYPES)
-    data = path.read_bytes()
-    assert (f.size, f.sha256, f.content_type, f.type_name) == (
-        len(data), hashlib.sha256(data).hexdigest(), "application/pdf", "PDF")
-    assert b"".join(f.iter_base64()) == base64.b64encode(data)
-    assert f.describe() == f"<base64 of {len(data)} bytes, sha256={f.sha256[:16]}…>"
 
-
-# -- sanitize_filename ----------------------------------------------------------------------------
+# -- the names sent -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("name", "ext", "expected"),
+    ("name", "role", "expected"),
     [
-        ("acta.pdf", ".pdf", "acta.pdf"),
-        ("C:\\Users\\mesa\\acta.pdf", ".pdf", "acta.pdf"),
-        ("../../etc/passwd", "", "passwd"),
-        ("/tmp/formato.docx", ".docx", "formato.docx"),
-        ('acta:"v1"?<>|*.pdf', ".pdf", "acta__v1______.pdf"),
-        ("línea\nnueva\t.pdf", ".pdf", "línea_nueva_.pdf"),
-        ("formato", ".docx", "formato.docx"),
-        ("", ".pdf", "formato.pdf"),
-        ("...", ".pdf", "formato.pdf"),
-        ("  acta.pdf  ", ".pdf", "acta.pdf"),
-        ("firma" + "\u0301" + ".pdf", ".pdf", "firmá.pdf"),
+        ("acta.pdf", "signed_scan", "acta.pdf"),
+        ("formato.docx", "editable", "formato.docx"),  # the file's directory is no part of its name
+        ("C:\\Users\\mesa\\acta.pdf", "signed_scan", "acta.pdf"),
+        ("..\\..\\etc\\passwd", "signed_scan", "passwd.pdf"),  # (a POSIX name never holds "/")
+        ('acta:"v1"?<>|*.pdf', "signed_scan", "acta__v1______.pdf"),
+        ("línea\nnueva\t.pdf", "signed_scan", "línea_nueva_.pdf"),
+        ("formato", "editable", "formato.docx"),
+        (" ", "signed_scan", "formato.pdf"),
+        ("...", "signed_scan", "formato.pdf"),
+        ("  acta.pdf  ", "signed_scan", "acta.pdf"),
+        ("firma" + "\u0301" + ".pdf", "signed_scan", "firmá.pdf"),
     ],
 )
-def test_sanitize_filename_examples(name, ext, expected):
-    assert sanitize_filename(name, ext) == expected
+def test_names_sent_examples(name, role, expected):
+    assert sent_name(name, role) == expected
 
 
-def test_sanitize_filename_keeps_the_extension_when_shortening():
-    out = sanitize_filename("a" * 300 + ".docx", ".docx")
+def test_a_long_name_keeps_its_extension_when_shortened():
+    out = sent_name("a" * 250 + ".docx", "editable")
     assert len(out) == 180 and out.endswith(".docx")
 
 
 @pytest.mark.parametrize(
     "name", ["a" * 179 + " " + "b" * 50, "a" * 179 + "." + "b" * 20, "a" * 174 + " ." + "b" * 10 + ".docx"]
 )
-def test_sanitize_filename_cut_never_ends_in_a_blank_or_dot(name):
-    out = sanitize_filename(name)
+def test_a_cut_name_never_ends_in_a_blank_or_dot(name):
+    out = sent_name(name)
     assert len(out) <= 180
     assert not out.rsplit(".", 1)[0].endswith((" ", ".")) and not out.endswith((" ", "."))
-    assert sanitize_filename(out) == out
+    if "." in out:
+        assert sent_name(out) == out
+    # else the cut took the extension (one of 16 characters or more) with it, and the name
+    # sent again gets the type's extension added: not a fixed point through close().
 
 
-@given(st.text(max_size=400), st.sampled_from(["", ".pdf", ".docx"]))
-def test_sanitize_filename_properties(name, ext):
-    out = sanitize_filename(name, ext)
-    assert out
+def local_names() -> st.SearchStrategy[str]:
+    """Names a file can have here: no "/" or NUL, not "." or "..", at most 255 bytes."""
+    return st.text(max_size=400).filter(
+        lambda n: n not in ("", ".", "..") and "/" not in n and "\x00" not in n and len(os.fsencode(n)) <= 255
+    )
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(local_names(), st.sampled_from(["signed_scan", "editable"]))
+def test_names_sent_properties(name, role):
+    try:
+        out = sent_name(name, role)
+    except InputError as exc:  # both files would carry one name: the test's other file's
+        assume(exc.field != "formats")
+        raise
     assert 0 < len(out) <= 180
     assert "/" not in out and "\\" not in out
     assert not any(ord(c) < 32 or c in '<>:"|?*\x7f' for c in out)
@@ -112,115 +164,142 @@ def test_sanitize_filename_properties(name, ext):
     assert unicodedata.is_normalized("NFC", out)
 
 
-@given(st.text(max_size=400), st.sampled_from(["", ".pdf", ".docx"]))
-def test_sanitize_filename_is_idempotent(name, ext):
-    once = sanitize_filename(name, ext)
-    assert sanitize_filename(once, ext) == once
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(local_names(), st.sampled_from(["signed_scan", "editable"]))
+def test_a_name_sent_is_sent_unchanged(name, role):
+    """The name sent, as a local name, is sent as it is (unless a cut took its extension:
+    see test_a_cut_name_never_ends_in_a_blank_or_dot)."""
+    try:
+        out = sent_name(name, role)
+    except InputError as exc:  # both files would carry one name: the test's other file's
+        assume(exc.field != "formats")
+        raise
+    assume(len(os.fsencode(out)) <= 255 and "." in out)
+    assert sent_name(out, role) == out
 
 
-# -- base64 and the streamed body -------------------------------------------------------------------
+# -- the streamed body of step 1, as the fake received it -----------------------------------------
 
 
-@given(st.integers(min_value=0, max_value=300_000))
-def test_base64_length(n):
-    assert base64_length(n) == len(base64.b64encode(b"\0" * n))
+def passing_through() -> Answer:
+    """Step 1 (TicketUpdate call 2 of a fresh client), handed to the fake unchanged; its
+    ``received`` keeps the raw bytes as sent."""
+    return Answer("TicketUpdate", call=2, through=lambda status, headers, body: (status, headers, body))
 
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-json_docs = st.recursive(json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(), c, max_size=4),
-                         max_leaves=20)
+def check_step1_as_received(fake: FakeZnuny, raw: bytes, formats: FormatFiles | None) -> None:
+    """The step-1 body the fake received: its declared length is its length, it is the
+    compact JSON of its document, and each file's Content is the file's bytes in base64."""
+    (record,) = [r for r in of(fake, "TicketUpdate") if is_step1(r.body)]
+    assert int(record.headers["content-length"]) == record.size == len(raw)
+    assert "transfer-encoding" not in record.headers
+    document = json.loads(raw)
+    assert document == record.body
+    assert json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode() == raw
+    if formats is not None:
+        contents = [base64.b64decode(a["Content"], validate=True) for a in document["Attachment"]]
+        assert contents == [formats.signed_scan.read_bytes(), formats.editable.read_bytes()]
 
 
-def _prepared(tmp: Path, i: int, data: bytes):
-    path = tmp / f"f{i}.pdf"
-    path.write_bytes(b"%PDF-" + data)
-    return prepare_file(path, "signed_scan", SIGNED_SCAN_TYPES)
+def descriptions() -> st.SearchStrategy[str]:
+    def valid(text: str) -> bool:
+        try:
+            OFFLINE.validate(attention=ServiceRequest(description=text))
+        except InputError:
+            return False
+        return True
+
+    return st.text(min_size=1, max_size=300).filter(valid)
 
 
-def _read_in(body: StreamingJSONBody, sizes: list[int]) -> bytes:
-    out, i = [], 0
-    while True:
-        size = sizes[i % len(sizes)] if sizes else -1
-        i += 1
-        chunk = body.read(size)
-        if not chunk:
-            return b"".join(out)
-        out.append(chunk)
-        if size < 0:
-            return b"".join(out)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(
+    description=descriptions(),
+    sizes=st.none() | st.tuples(st.integers(0, 3 * 64 * 1024 + 7), st.integers(0, 70_000)),
+    seed=st.integers(0, 2**32),
+)
+def test_the_streamed_body_is_exactly_the_json(description, sizes, seed):
+    """Any text in the note and files of any content and size (0, 1 or 2 past a multiple of
+    3, across the read chunks), or no files: the body the server reads is exactly the JSON
+    document, as long as declared, each file's bytes identical after base64."""
+    attention = ServiceRequest(description=description)
+    with tempfile.TemporaryDirectory() as d:
+        formats = None
+        if sizes is not None:
+            content = random.Random(seed).randbytes(sum(sizes))
+            scan, editable = Path(d) / "escaneo.pdf", Path(d) / "formato.pdf"
+            scan.write_bytes(b"%PDF-" + content[: sizes[0]])
+            editable.write_bytes(b"%PDF-" + content[sizes[0] :])
+            formats = FormatFiles(signed_scan=scan, editable=editable)
+        fake = service_desk()
+        step1 = passing_through()
+        with door(fake, step1):
+            receipt = new_client().close(ticket_id=TICKET_ID, attention=attention, formats=formats)
+        (raw,) = step1.received
+        check_step1_as_received(fake, raw, formats)
+        assert json.loads(raw)["Article"]["Body"] == render(attention, receipt.closure_id)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    doc=st.dictionaries(st.text(), json_docs, max_size=5),
-    contents=st.lists(st.binary(max_size=3 * 64 * 1024 + 7), max_size=3),
-    sizes=st.lists(st.integers(min_value=1, max_value=100_000), max_size=4),
-)
-def test_streaming_body_is_exactly_the_json(doc, contents, sizes):
+@given(st.integers(5, 300_000), st.integers(1, 3))
+def test_the_size_counted_in_advance_is_the_size_sent(size, editable_size):
+    """Files of any size (so base64 of any length, padded or not): the step-1 size the client
+    computes before sending (to refuse one over max_request_bytes) is, to the byte, the
+    Content-Length sent and the body the server reads."""
     with tempfile.TemporaryDirectory() as d:
-        files = [_prepared(Path(d), i, c) for i, c in enumerate(contents)]
-        document = {
-            **doc,
-            "Attachment": [{"Content": StreamingJSONBody.placeholder(i), "Filename": f.filename}
-                           for i, f in enumerate(files)],
-        }
-        body = StreamingJSONBody(document, files)
-        expected_doc = json.loads(json.dumps(document))
-        for i, f in enumerate(files):
-            expected_doc["Attachment"][i]["Content"] = base64.b64encode(f.path.read_bytes()).decode()
-        expected = json.dumps(expected_doc, ensure_ascii=False, separators=(",", ":")).encode()
-        assert len(body) == len(expected)
-        assert body.tell() == 0
-        data = _read_in(body, sizes)
-        assert data == expected
-        assert body.tell() == len(body)
-        assert json.loads(data) == expected_doc
-        assert body.read(10) == b""
+        scan, editable = Path(d) / "escaneo.pdf", Path(d) / "formato.pdf"
+        scan.write_bytes(b"%PDF-" + b"s" * (size - 5))
+        editable.write_bytes(b"%PDF-" + b"e" * editable_size)
+        formats = FormatFiles(signed_scan=scan, editable=editable)
+        fake = service_desk()
+        with door(fake):
+            new_client().close(ticket_id=TICKET_ID, attention=SR, formats=formats)
+        (record,) = [r for r in of(fake, "TicketUpdate") if is_step1(r.body)]
+        sent = record.size
+        assert sent is not None and int(record.headers["content-length"]) == sent
+        new_client(max_request_bytes=sent).validate(attention=SR, formats=formats)
+        with pytest.raises(InputError) as ei:
+            new_client(max_request_bytes=sent - 1).validate(attention=SR, formats=formats)
+        assert ei.value.field == "formats" and f"would be {sent} bytes" in ei.value.problem
 
 
-def test_streaming_body_readinto(tmp_path):
-    f = _prepared(tmp_path, 0, b"x" * 1000)
-    body = StreamingJSONBody({"A": [{"Content": StreamingJSONBody.placeholder(0)}]}, [f])
-    buf = bytearray(7)
-    out = bytearray()
-    while n := body.readinto(buf):
-        out += buf[:n]
-    assert len(out) == len(body)
-    assert json.loads(out)["A"][0]["Content"] == base64.b64encode(f.path.read_bytes()).decode()
+@pytest.mark.parametrize("extra", [0, 1, 2])
+def test_the_streamed_body_arrives_over_a_socket_with_its_exact_length_never_chunked(tmp_path, extra):
+    """Znuny ignores a request body without Content-Length: over loopback HTTP, what the
+    server reads is the declared length, every byte of the files (several read chunks)."""
+    scan = tmp_path / "grande.pdf"
+    scan.write_bytes(b"%PDF-" + bytes(range(256)) * 2000 + b"x" * extra)  # ~512 KB
+    formats = FormatFiles(signed_scan=scan, editable=make_file(tmp_path, "XLSX"))
+    fake = service_desk()
+    with fake.serve() as url:
+        client = new_client(base_url=url, read_timeout=5, retry_attempts=1)  # a miscount fails, not hangs
+        client.close(ticket_id=TICKET_ID, attention=SR, formats=formats)
+        client.shutdown()
+    (record,) = [r for r in of(fake, "TicketUpdate") if is_step1(r.body)]
+    assert record.door == "serve"
+    assert int(record.headers["content-length"]) == record.size
+    assert "transfer-encoding" not in record.headers
+    sent = [base64.b64decode(a["Content"], validate=True) for a in record.body["Attachment"]]
+    assert sent == [scan.read_bytes(), formats.editable.read_bytes()]
+    fake.assert_ticket(TICKET_ID, attachments_bytes={"grande.pdf": scan.read_bytes()})
 
 
-def test_streaming_body_missing_placeholder_is_an_error(tmp_path):
-    with pytest.raises(ValueError):
-        StreamingJSONBody({"no": "placeholder"}, [_prepared(tmp_path, 0, b"x")])
-
-
-def test_requests_sends_the_streamed_body_with_content_length_not_chunked(tmp_path):
-    """Znuny ignores a request body without Content-Length: requests must size the stream."""
-    f = _prepared(tmp_path, 0, bytes(range(256)) * 1000)
-    body = StreamingJSONBody({"Attachment": [{"Content": StreamingJSONBody.placeholder(0)}]}, [f])
-    prepared = requests.Request("PATCH", "https://mesa.example.gob.mx/x", data=body).prepare()
-    assert prepared.headers.get("Content-Length") == str(len(body))
-    assert "Transfer-Encoding" not in prepared.headers
-    with responses.RequestsMock() as rsps:
-        rsps.add("PATCH", "https://mesa.example.gob.mx/x", json={})
-        body2 = StreamingJSONBody({"Attachment": [{"Content": StreamingJSONBody.placeholder(0)}]}, [f])
-        requests.patch("https://mesa.example.gob.mx/x", data=body2, timeout=1)
-        sent = rsps.calls[0].request
-        assert sent.headers["Content-Length"] == str(len(sent.body)) == str(len(body2))
-
-
-def test_streaming_body_does_not_load_whole_files(tmp_path, monkeypatch):
-    """Reading in blocks never reads more of a file than one chunk at a time."""
-    f = _prepared(tmp_path, 0, b"y" * (2 * 1024 * 1024))
+def test_the_files_are_sent_in_bounded_reads_never_whole(tmp_path, monkeypatch):
+    """Once close() has validated the files (before its first request), sending them reads
+    each in chunks of at most 192 KiB, never the whole file."""
+    scan = tmp_path / "escaneo.pdf"
+    scan.write_bytes(b"%PDF-" + b"y" * (2 * 1024 * 1024))
+    formats = FormatFiles(signed_scan=scan, editable=make_file(tmp_path, "DOCX"))
     reads: list[int] = []
+    sending: list[bool] = []
     real_open = Path.open
 
-    def spy_open(self, *a, **kw):
+    def spy_open(self, *a, **kw):  # type: ignore[no-untyped-def]
         fh = real_open(self, *a, **kw)
-        if self == f.path:
+        if self == scan and sending:
             orig = fh.read
 
-            def read(n=-1):
+            def read(n=-1):  # type: ignore[no-untyped-def]
                 reads.append(n)
                 return orig(n)
 
@@ -228,31 +307,66 @@ def test_streaming_body_does_not_load_whole_files(tmp_path, monkeypatch):
         return fh
 
     monkeypatch.setattr(Path, "open", spy_open)
-    body = StreamingJSONBody({"C": StreamingJSONBody.placeholder(0)}, [f])
-    while body.read(8192):
-        pass
+    fake = service_desk()
+    client = new_client(session_factory=hooked_session(lambda response: sending.append(True)))
+    with door(fake):
+        receipt = client.close(ticket_id=TICKET_ID, attention=SR, formats=formats)
+    assert receipt.complete
     assert reads and all(0 < n <= 3 * 64 * 1024 for n in reads)
+    assert sum(reads) >= scan.stat().st_size
+
+
+class PieceReader(requests.adapters.HTTPAdapter):
+    """A transport (mounted through the client's ``session_factory``) that reads a streamed
+    body itself, ``size`` bytes at a time, with ``read()`` or with ``readinto()`` as
+    io-based HTTP stacks do, before passing the bytes on (to the door in front of it)."""
+
+    def __init__(self, how: str, size: int) -> None:
+        super().__init__()
+        self.how, self.size, self.pieces = how, size, 0
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        body = request.body
+        if body is not None and hasattr(body, "read"):
+            out = bytearray()
+            buf = bytearray(self.size)
+            while True:
+                if self.how == "readinto":
+                    n = body.readinto(buf)
+                    piece = bytes(buf[:n])
+                else:
+                    piece = body.read(self.size)
+                if not piece:
+                    break
+                assert len(piece) <= self.size
+                out += piece
+                self.pieces += 1
+            request.body = bytes(out)
+        return super().send(request, **kwargs)
+
+
+@pytest.mark.parametrize(("how", "size"), [("readinto", 7), ("read", 7), ("read", 100_000), ("readinto", 65_536)])
+def test_a_transport_reading_the_body_in_pieces_gets_it_exactly(tmp_path, how, size):
+    scan = tmp_path / "escaneo.pdf"
+    scan.write_bytes(b"%PDF-" + bytes(range(256)) * 1100 + b"z")  # crosses the 192 KiB read chunks
+    formats = FormatFiles(signed_scan=scan, editable=make_file(tmp_path, "ODS"))
+    adapter = PieceReader(how, size)
+
+    def session() -> requests.Session:
+        s = requests.Session()
+        s.mount("https://", adapter)
+        return s
+
+    fake = service_desk()
+    step1 = passing_through()
+    with door(fake, step1):
+        new_client(session_factory=session).close(ticket_id=TICKET_ID, attention=SR, formats=formats)
+    (raw,) = step1.received
+    assert adapter.pieces >= len(raw) // size
+    check_step1_as_received(fake, raw, formats)
 
 
 # -- a file is uploaded exactly as validated, or not at all (through the public API) -------------
-
-import os  # noqa: E402
-import struct  # noqa: E402
-import zipfile  # noqa: E402
-
-from helpers import (  # noqa: E402
-    TICKET_ID,
-    door,
-    hooked_session,
-    make_formats,
-    new_client,
-    of,
-    service_desk,
-)
-
-from otrs_closure import FormatFiles, InputError, ServiceRequest  # noqa: E402
-
-SR = ServiceRequest(description="Impresora reconfigurada.")
 
 
 def _changing_after_login(change):  # type: ignore[no-untyped-def]

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -16,6 +18,7 @@ from helpers import (
     OWNER_LOGIN,
     TICKET_ID,
     TICKET_NUMBER,
+    chain_texts,
     door,
     make_file,
     make_formats,
@@ -458,3 +461,64 @@ def test_plain_http_to_another_host_is_warned_about():
         for url in ("http://127.0.0.1:8080", "http://localhost", "https://mesa.example.gob.mx",
                     "http://znuny.fake.test"):
             ClosureClient(base_url=url, username=AGENT_LOGIN, password=AGENT_PASSWORD, owner_login=OWNER_LOGIN)
+
+
+# -- what an InputError carries along: its chained exceptions -------------------------------------
+
+AGENT_PW = "AgentePw-Canary-91c3"
+ONBOARD_PW = "Temporal#2026-Canary"
+PIN = 20261128  # a numeric password (named, so that tracebacks quote the name, not the value)
+
+
+@pytest.mark.parametrize(
+    ("make", "secret"),
+    [
+        # a wrongly typed password: pydantic's message quotes the input
+        (lambda: UserOnboarding(description="d", access_url="https://a.example", login="l", password=PIN), str(PIN)),
+        (lambda: ClosureClient(BASE_URL, "jperez", PIN, "agente.mesa"), str(PIN)),
+        # a problem elsewhere: pydantic's error keeps the whole input, password included
+        (lambda: UserOnboarding(description=" ", access_url="https://a.example", login="l", password=ONBOARD_PW),
+         ONBOARD_PW),
+        (lambda: ClosureClient(BASE_URL, "jperez", AGENT_PW, "agente.mesa", ca_bundle="/no/such/ca.pem"), AGENT_PW),
+        (lambda: ClosureClient(BASE_URL, "jperez", AGENT_PW, "agente.mesa", lock_dir="/no/such/dir"), AGENT_PW),
+        (lambda: ClosureSettings.build(base_url="nope", username="u", password=AGENT_PW, owner_login="o"), AGENT_PW),
+    ],
+    ids=["onboarding-pw-type", "agent-pw-type", "onboarding-other-field", "ca-bundle", "lock-dir", "base-url"],
+)
+def test_an_input_error_chains_no_secret(make: Any, secret: str) -> None:
+    with pytest.raises(InputError) as ei:
+        make()
+    for text in chain_texts(ei.value):
+        assert secret not in text, text[:400]
+
+
+# -- texts the server cannot store ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: ServiceRequest(description="Se reinició\x00 el equipo."), "description"),
+        (lambda: Incident(problem="DNS", solution="reinicio\x00"), "solution"),
+        (lambda: UserOnboarding(description="Alta", access_url="https://a.example", login="mg\x00",
+                                password="x"), "login"),
+        (lambda: UserOnboarding(description="Alta", access_url="https://a.example", login="mg",
+                                password="Tempo\x00ral"), "password"),
+    ],
+)
+def test_a_nul_character_is_refused_before_any_request(make: Any, field: str, caplog: Any) -> None:
+    # PostgreSQL (the recordings' database) cannot store NUL in text: Znuny would write the
+    # state, then fail creating the article (HTTP 500) — on every run, since the input does
+    # not change: a ticket left "Atendido" without its note.
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(InputError) as ei:
+        make()
+    assert ei.value.field == field
+    assert "Tempo" not in str(ei.value)
+
+
+def test_a_nul_character_in_a_note_setting_is_refused() -> None:
+    with pytest.raises(InputError) as ei:
+        ClosureSettings.build(base_url=BASE_URL, username="u", password="p", owner_login="o",
+                              owner_body="Se modifica\x00 propietario")
+    assert ei.value.field == "owner_body"

@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otrs_closure import Incident, NoteTemplates, ServiceRequest, UserOnboarding
-from otrs_closure._files import prepare_formats
 from otrs_closure.note import DEFAULT_LABELS, MASK, closure_id, normalize_text, render, render_masked
 
-ONBOARDING = UserOnboarding(description="Alta en nómina.", access_url="https://nomina.example.gob.mx",
-                            login="mgarcia", password="Temporal#2026")
+ONBOARDING = UserOnboarding(
+    description="Alta en nómina.", access_url="https://nomina.example.gob.mx", login="mgarcia", password="Temporal#2026"
+)
 
 
 def test_labels_are_the_manuals_exactly():
@@ -30,7 +30,8 @@ def test_labels_are_the_manuals_exactly():
 def test_service_request_note():
     sr = ServiceRequest(description="Se reconfiguró la impresora.")
     assert render(sr, "oc-123") == (
-        "Descripción de la Atención: Se reconfiguró la impresora.\nReferencia de cierre: oc-123")
+        "Descripción de la Atención: Se reconfiguró la impresora.\nReferencia de cierre: oc-123"
+    )
 
 
 def test_onboarding_note_has_the_password_only_when_sent():
@@ -50,11 +51,17 @@ def test_onboarding_note_has_the_password_only_when_sent():
 def test_incident_note_with_and_without_description():
     with_d = Incident(problem="Disco dañado.", solution="Disco reemplazado.", description="En sitio.")
     assert render(with_d, "oc-1").splitlines() == [
-        "Problema Real: Disco dañado.", "Solución Real: Disco reemplazado.",
-        "Descripción de la Atención: En sitio.", "Referencia de cierre: oc-1"]
+        "Problema Real: Disco dañado.",
+        "Solución Real: Disco reemplazado.",
+        "Descripción de la Atención: En sitio.",
+        "Referencia de cierre: oc-1",
+    ]
     without = Incident(problem="Disco dañado.", solution="Disco reemplazado.")
     assert render(without, "oc-1").splitlines() == [
-        "Problema Real: Disco dañado.", "Solución Real: Disco reemplazado.", "Referencia de cierre: oc-1"]
+        "Problema Real: Disco dañado.",
+        "Solución Real: Disco reemplazado.",
+        "Referencia de cierre: oc-1",
+    ]
 
 
 def test_braces_in_values_are_text_not_templates():
@@ -64,8 +71,10 @@ def test_braces_in_values_are_text_not_templates():
 
 def test_multiline_values_are_kept():
     sr = ServiceRequest(description="Paso 1: respaldo.\nPaso 2: reinstalación.")
-    assert render(sr, "oc-1").splitlines()[:2] == ["Descripción de la Atención: Paso 1: respaldo.",
-                                                   "Paso 2: reinstalación."]
+    assert render(sr, "oc-1").splitlines()[:2] == [
+        "Descripción de la Atención: Paso 1: respaldo.",
+        "Paso 2: reinstalación.",
+    ]
 
 
 def test_templates_and_labels_can_be_overridden():
@@ -98,14 +107,17 @@ def test_closure_id_ignores_unicode_form_and_line_ends():
 
 
 def test_closure_id_depends_on_the_files(tmp_path):
-    from helpers import make_formats
+    """The files' names and contents are part of the identity (as ``validate()``, which
+    checks the files, computes it); the same files elsewhere are the same closure."""
+    from helpers import make_formats, new_client
 
-    f1 = prepare_formats(make_formats(tmp_path / "1"))
-    f2 = prepare_formats(make_formats(tmp_path / "2", "PNG", "DOCX"))
+    client = new_client()
     sr = ServiceRequest(description="x")
-    assert closure_id(sr, f1) != closure_id(sr, f2)
-    assert closure_id(sr, f1) != closure_id(sr)
-    assert closure_id(sr, f1) == closure_id(sr, prepare_formats(make_formats(tmp_path / "3")))
+    f1 = client.validate(attention=sr, formats=make_formats(tmp_path / "1"))
+    f2 = client.validate(attention=sr, formats=make_formats(tmp_path / "2", "PNG", "DOCX"))
+    assert len({f1, f2, client.validate(attention=sr)}) == 3
+    assert client.validate(attention=sr) == closure_id(sr)
+    assert f1 == client.validate(attention=sr, formats=make_formats(tmp_path / "3"))
 
 
 # -- normalize_text ---------------------------------------------------------------------------------
@@ -141,4 +153,5 @@ def test_normalize_text_keeps_inner_content(lines):
     joined = "\n".join(lines)
     out = normalize_text(joined)
     assert out.replace("\n", "").replace(" ", "").replace("\t", "") == joined.replace("\n", "").replace(
-        " ", "").replace("\t", "")
+        " ", ""
+    ).replace("\t", "")

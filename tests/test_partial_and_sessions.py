@@ -118,9 +118,15 @@ def test_session_expired_on_a_write_is_absorbed_by_one_relogin(inputs: Inputs):
         receipt = new_client(url).close(**close_args(number, inputs))
     ops = [(r.operation, r.status) for r in fake.requests]
     assert ops == [
-        ("SessionCreate", 200), ("TicketSearch", 200), ("TicketGet", 200), ("TicketUpdate", 200),
+        ("SessionCreate", 200),
+        ("TicketSearch", 200),
+        ("TicketGet", 200),
+        ("TicketUpdate", 200),
         ("TicketUpdate", 200),  # TicketUpdate.AuthFail: nothing written
-        ("SessionCreate", 200), ("TicketUpdate", 200), ("TicketUpdate", 200), ("TicketGet", 200),
+        ("SessionCreate", 200),
+        ("TicketUpdate", 200),
+        ("TicketUpdate", 200),
+        ("TicketGet", 200),
     ]
     assert receipt.writes_sent == 2
     assert end_state_problems(fake.ticket(tid), inputs, receipt=receipt) == []

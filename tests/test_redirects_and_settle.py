@@ -15,11 +15,19 @@ from otrs_closure.testing import FakeZnuny, Fault
 
 def test_a_redirect_is_reported_and_not_followed() -> None:
     with responses.RequestsMock() as mock:
-        mock.add(responses.POST, "http://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/"
-                 "GenericTicketConnectorREST/Session", status=301,
-                 headers={"Location": "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/x?SessionID=s3cr3t"})
-        client = ClosureClient(base_url="http://mesa.example.gob.mx", username="u", password="Canary-pw",
-                               owner_login="agente.mesa", sleep=lambda s: None)
+        mock.add(
+            responses.POST,
+            "http://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST/Session",
+            status=301,
+            headers={"Location": "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/x?SessionID=s3cr3t"},
+        )
+        client = ClosureClient(
+            base_url="http://mesa.example.gob.mx",
+            username="u",
+            password="Canary-pw",
+            owner_login="agente.mesa",
+            sleep=lambda s: None,
+        )
         with pytest.raises(ServerError) as info:
             client.close(ticket_id=2, attention=ServiceRequest(description="Hecho."))
         assert len(mock.calls) == 1  # neither followed nor retried

@@ -24,6 +24,7 @@ from helpers import (
     TICKET_NUMBER,
     Answer,
     after_step1,
+    chain_texts,
     door,
     gi_error,
     is_step1,
@@ -46,12 +47,12 @@ from otrs_closure import (
     ReadTimeout,
     RequestTooLarge,
     ServerError,
+    ServiceRequest,
     TicketNotFound,
     TransportError,
     UserOnboarding,
 )
-from otrs_closure.testing import FakeZnuny, Fault, WriteStep
-from otrs_closure.testing.mock import request_body_bytes
+from otrs_closure.testing import PASSWORDS, FakeZnuny, Fault, WriteStep, request_body_bytes
 
 AGENT_CANARY = "AgentCanary-7f3e9b1d-Ñ$pw"
 ONBOARD_CANARY = "OnboardCanary-c41a88e2-ü%pw"
@@ -243,7 +244,7 @@ def _lost_note_then_500s(fake: FakeZnuny, c: ClosureClient) -> tuple[Answer, ...
 FAILURES: dict[str, tuple[Arrange, type[OtrsClosureError]]] = {
     "auth-session": (_disable_the_agent, AuthenticationError),
     # Three: the first GET also finds out whether the server reads the session from a header
-    # (an AuthFail there is retried once with the session in the query), then one new session.
+    # (after an AuthFail there with a new session too, the query is tried once).
     "auth-relogin": (_inject(Fault.SESSION_EXPIRED, "TicketGet", times=3), AuthenticationError),
     "access-denied": (_answer("TicketUpdate", call=2, json=gi_error(
         "TicketUpdate.AccessDenied", "TicketUpdate: User does not have access to the ticket!")), AccessDenied),
@@ -322,3 +323,24 @@ def test_input_errors_leak_nothing_and_send_nothing(logs, tmp_path, make):
             make(tmp_path)
         assert len(rsps.calls) == 0
     assert_no_canary(texts_of_logs(logs) + texts_of_error(ei.value))
+
+
+def test_a_transport_error_chain_carries_no_session_id() -> None:
+    # A refused GET: requests' message holds the URL with its query string, i.e. the
+    # SessionID (and for any GET with credentials, those). It must not ride along as the
+    # raised TransportError's __cause__ or __context__.
+    fake = FakeZnuny.service_desk()
+    attention = ServiceRequest(description="Se reinició el equipo.")
+    with fake.serve():
+        ticket = fake.new_service_desk_ticket()
+        c = fake.client(sleep=lambda s: None, retry_attempts=1)
+        c.close(ticket_id=ticket.ticket_id, attention=attention)
+        session_ids = sessions(fake)
+        assert session_ids
+    with pytest.raises(TransportError) as ei:  # the server is gone: refused
+        c.close(ticket_id=ticket.ticket_id, attention=attention)
+    assert ei.value.kind == "connect" and not ei.value.may_have_reached_server
+    for text in chain_texts(ei.value):
+        for secret in (*session_ids, PASSWORDS["tecnico1"]):
+            assert secret not in text, text[:300]
+    assert "Connection refused" in str(ei.value)  # the reason is still told

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from helpers import TICKET_ID, door, new_client, service_desk
 from pydantic import ValidationError
 
-from otrs_closure import ClosureSettings, InputError
+from otrs_closure import ClosureClient, ClosureSettings, InputError, ServiceRequest
 
 BASE = {"username": "u", "password": "p", "owner_login": "agente.mesa"}
 
@@ -13,14 +16,30 @@ BASE = {"username": "u", "password": "p", "owner_login": "agente.mesa"}
 @pytest.mark.parametrize(
     ("given", "root", "path", "webservice"),
     [
-        ("https://mesa.example.gob.mx", "https://mesa.example.gob.mx",
-         "/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST", "GenericTicketConnectorREST"),
-        ("https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/MesaREST/",
-         "https://mesa.example.gob.mx", "/otrs/nph-genericinterface.pl/Webservice/MesaREST", "MesaREST"),
-        ("http://127.0.0.1:8080/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST",
-         "http://127.0.0.1:8080", "/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST", "Mesa REST"),
-        ("https://h.mx/otrs/nph-genericinterface.pl/WebserviceID/3", "https://h.mx",
-         "/otrs/nph-genericinterface.pl/WebserviceID/3", "GenericTicketConnectorREST"),
+        (
+            "https://mesa.example.gob.mx",
+            "https://mesa.example.gob.mx",
+            "/otrs/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST",
+            "GenericTicketConnectorREST",
+        ),
+        (
+            "https://mesa.example.gob.mx/otrs/nph-genericinterface.pl/Webservice/MesaREST/",
+            "https://mesa.example.gob.mx",
+            "/otrs/nph-genericinterface.pl/Webservice/MesaREST",
+            "MesaREST",
+        ),
+        (
+            "http://127.0.0.1:8080/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST",
+            "http://127.0.0.1:8080",
+            "/znuny/nph-genericinterface.pl/Webservice/Mesa%20REST",
+            "Mesa REST",
+        ),
+        (
+            "https://h.mx/otrs/nph-genericinterface.pl/WebserviceID/3",
+            "https://h.mx",
+            "/otrs/nph-genericinterface.pl/WebserviceID/3",
+            "GenericTicketConnectorREST",
+        ),
     ],
 )
 def test_a_whole_web_service_url_is_split(given: str, root: str, path: str, webservice: str) -> None:
@@ -30,8 +49,11 @@ def test_a_whole_web_service_url_is_split(given: str, root: str, path: str, webs
 
 
 def test_explicit_gi_path_wins_over_the_split() -> None:
-    s = ClosureSettings(base_url="https://h.mx/otrs/nph-genericinterface.pl/Webservice/A",  # type: ignore[arg-type]
-                        gi_path="/custom/nph-genericinterface.pl/Webservice/B", **BASE)
+    s = ClosureSettings(
+        base_url="https://h.mx/otrs/nph-genericinterface.pl/Webservice/A",  # type: ignore[arg-type]
+        gi_path="/custom/nph-genericinterface.pl/Webservice/B",
+        **BASE,
+    )
     assert s.service_url == "https://h.mx/custom/nph-genericinterface.pl/Webservice/B"
 
 
@@ -107,3 +129,50 @@ def test_header_values_are_one_printable_line(bad: str) -> None:
     with pytest.raises(InputError) as ei:
         ClosureSettings.build(base_url="https://h.mx", user_agent=bad, **BASE)
     assert ei.value.field == "user_agent"
+
+
+def test_the_readme_lists_every_setting_with_its_variable_and_default() -> None:
+    from pathlib import Path
+
+    from pydantic_core import PydanticUndefined
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for name, field in ClosureSettings.model_fields.items():
+        default = field.default
+        shown = ("{} (the server's)" if field.default_factory else "required") if default is PydanticUndefined \
+            else repr(default)
+        row = f"| `{name}` | `OTRS_CLOSURE_{name.upper()}` | {shown} | {field.description} |"
+        assert row in readme, row
+
+
+def test_session_create_over_get_is_refused_before_any_request() -> None:
+    # A GET carries its parameters in the URL: the agent's password would be in the
+    # server's and proxies' access logs, urllib3's DEBUG log and the text of a connection
+    # error.
+    with pytest.raises(InputError) as ei:
+        ClosureClient(
+            "https://mesa.example.gob.mx",
+            "tecnico1",
+            "Secreto#2026",
+            "agente.mesa",
+            routes={"SessionCreate": {"method": "GET", "path": "/Session"}},
+        )
+    assert ei.value.field == "routes"
+    assert "SessionCreate" in str(ei.value)
+
+
+def test_relative_paths_are_fixed_when_the_settings_are_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ca_bundle and lock_dir are checked against the working directory when the settings
+    # are made, but were used relative to whatever it is when a request or a lock is made
+    # (pyotrs resolves the bundle when a pooled client is created, lazily): a process that
+    # changes directory got a raw ValueError, or locked files in another directory.
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "locks").mkdir()
+    monkeypatch.chdir(tmp_path)
+    fake = service_desk()
+    client = new_client(ca_bundle="ca.pem", lock_dir="locks")
+    monkeypatch.chdir("/")
+    with door(fake) as wire:
+        client.close(ticket_id=TICKET_ID, attention=ServiceRequest(description="x"))
+        assert {c.request.req_kwargs["verify"] for c in wire.calls} == {str(tmp_path / "ca.pem")}
+    assert [p.name for p in (tmp_path / "locks").iterdir()]

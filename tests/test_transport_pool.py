@@ -16,8 +16,10 @@ def test_repeated_batches_share_one_session(fake_znuny: FakeZnuny) -> None:
     client = fake_znuny.client(sleep=lambda s: None)
     for round_ in range(3):
         tickets = [fake_znuny.new_service_desk_ticket(f"t{round_}-{i}") for i in range(8)]
-        items = [BatchItem(attention=ServiceRequest(description=f"Hecho {t.ticket_id}"), ticket_id=t.ticket_id)
-                 for t in tickets]
+        items = [
+            BatchItem(attention=ServiceRequest(description=f"Hecho {t.ticket_id}"), ticket_id=t.ticket_id)
+            for t in tickets
+        ]
         results = list(client.close_many(items, workers=4))
         assert [r.status for r in results] == [BatchStatus.CLOSED] * 8
     assert client.requests_sent["SessionCreate"] == 1  # one session shared by every worker and batch

@@ -23,8 +23,12 @@ def test_closure_survives_a_lost_answer_after_the_note_was_written(fake_znuny: F
     client = fake_znuny.client(sleep=lambda seconds: None)
     receipt = client.close(
         ticket_number=ticket.ticket_number,
-        attention=UserOnboarding(description="Alta en nómina", access_url="https://nomina.example.gob.mx",
-                                 login="mgarcia", password="Temporal#2026"),
+        attention=UserOnboarding(
+            description="Alta en nómina",
+            access_url="https://nomina.example.gob.mx",
+            login="mgarcia",
+            password="Temporal#2026",
+        ),
         formats=FormatFiles(signed_scan=scan, editable=editable),
     )
 
@@ -51,5 +55,9 @@ def test_an_unreadable_ticket_after_writing_gives_an_unverified_receipt(fake_znu
     receipt = client.close(ticket_id=ticket.ticket_id, attention=ServiceRequest(description="Hecho."))
     assert receipt.complete and not receipt.verified
     assert receipt.state is None and receipt.attended_at is None
-    fake_znuny.assert_ticket(ticket.ticket_id, state="Atendido", owner="agente.mesa",
-                             notes_with_subject={"Atendido": 1, "Se modifica propietario": 1})
+    fake_znuny.assert_ticket(
+        ticket.ticket_id,
+        state="Atendido",
+        owner="agente.mesa",
+        notes_with_subject={"Atendido": 1, "Se modifica propietario": 1},
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from otrs_closure.errors import (
     ConnectionDropped,
     InputError,
     OtrsClosureError,
+    ReadTimeout,
     ServerError,
     TicketNotFound,
 )
@@ -38,6 +40,8 @@ T = TypeVar("T")
 
 #: TicketGet of everything a closure decides from: every article, attachment metadata.
 TICKET_GET_PARAMS: Mapping[str, Any] = {"AllArticles": 1, "Attachments": 1, "GetAttachmentContents": 0}
+#: A session younger than this cannot have expired (a server's SessionMaxIdleTime is hours).
+_FRESH_SECONDS = 60.0
 _SESSION_ID = re.compile(r"[A-Za-z0-9_\-.]{1,200}")
 _NO_WEB_SERVICE = (
     "the server answered SessionCreate without the GenericInterface: check base_url, gi_path and "
@@ -59,6 +63,7 @@ class GenericInterface:
         self.wire = wire
         self.knowledge = knowledge
         self._session_id: str | None = None
+        self._created_at = 0.0
         self._session_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -78,7 +83,9 @@ class GenericInterface:
             "SessionCreate", self.knowledge.route("SessionCreate"), s.service_url, params, user_agent=s.user_agent
         )
         try:
-            data = check_answer(self.wire.send(call), "SessionCreate", None)
+            answer = self.wire.send(call)
+            self.knowledge.hint_keep_alive(answer.headers.get("Connection", "").lower() != "close")
+            data = check_answer(answer, "SessionCreate", None)
         except AuthenticationError as exc:
             if not _is_auth_fail(exc):
                 raise
@@ -114,6 +121,7 @@ class GenericInterface:
         with self._session_lock:
             if self._session_id is None or self._session_id == stale:
                 self._session_id = self._new_session()
+                self._created_at = time.monotonic()
             return self._session_id
 
     def connect(self) -> None:
@@ -123,6 +131,19 @@ class GenericInterface:
                 self.session_id()
 
     # -- one exchange ------------------------------------------------------------------------
+    def _call(
+        self,
+        operation: str,
+        route: Route,
+        params: Mapping[str, Any],
+        carrier: SessionCarrier | None,
+        ticket: str | int | None,
+        files: Sequence[PreparedFile],
+    ) -> Call:
+        s = self.settings
+        options = {"session": carrier, "files": files, "ticket": ticket, "user_agent": s.user_agent}
+        return shape(operation, route, s.service_url, params, **options)  # type: ignore[arg-type]
+
     def _send(
         self,
         operation: str,
@@ -132,22 +153,12 @@ class GenericInterface:
         ticket: str | int | None,
         files: Sequence[PreparedFile],
     ) -> dict[str, Any]:
-        s = self.settings
-        call = shape(
-            operation,
-            route,
-            s.service_url,
-            params,
-            session=carrier,
-            files=files,
-            ticket=ticket,
-            user_agent=s.user_agent,
-        )
-        if files and call.body_length() > s.max_request_bytes:
+        call = self._call(operation, route, params, carrier, ticket, files)
+        limit = self.settings.max_request_bytes
+        if files and call.body_length() > limit:
             raise InputError(
                 "formats",
-                f"the request would be {call.body_length()} bytes after base64, over max_request_bytes "
-                f"({s.max_request_bytes})",
+                f"the request would be {call.body_length()} bytes after base64, over max_request_bytes ({limit})",
             )
         return check_answer(self.wire.send(call), operation, ticket)
 
@@ -164,35 +175,58 @@ class GenericInterface:
         files: Sequence[PreparedFile] = (),
         route: Route | None = None,
     ) -> dict[str, Any]:
-        """One exchange with the shared session (no retries). On ``*.AuthFail``: when the
-        session went in the header of a GET and the server's support is unknown, the same
-        session is tried once in the query (so the header is learned); otherwise one new
-        session and one repeat — safe for writes, since servers authenticate first."""
+        """One exchange with the shared session (no retries). On ``*.AuthFail``, one new
+        session and one repeat — safe for writes, since servers authenticate first.
+
+        While it is unknown whether the server reads the SessionID from the header, a GET
+        sends it there only, and an ``AuthFail`` says either "no header support" or "dead
+        session". It is read as the first only when the session was just created and the
+        server looks like OTRS 5/6 or OTOBO (its answers close the connection, as their
+        example web services do): the same session then goes in the query. Otherwise the
+        request is repeated with a new session, in the header again, and only a second
+        ``AuthFail`` — a new session cannot have died — sends it in the query."""
         route = route or self.knowledge.route(operation)
         sid = self.session_id()
         probing = route.method == "GET" and self.knowledge.session_header is None
-        where = self._where(route)
         try:
-            data = self._send(operation, route, params, SessionCarrier(sid, where), ticket, files)  # type: ignore[arg-type]
+            return self._learned(
+                probing, self._send(operation, route, params, self._carrier(sid, route), ticket, files)
+            )
         except AuthenticationError as exc:
             if not _is_auth_fail(exc):
                 raise
-            if probing:
-                try:
-                    data = self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
-                except AuthenticationError as again:
-                    if not _is_auth_fail(again):
-                        raise
-                else:
-                    self.knowledge.learn_session_header(
-                        False,
-                        f"a GET with the SessionID in {SESSION_HEADER} answered AuthFail, in the query it did not",
-                    )
-                    return data
-            log.info("%s answered %s: creating a new session and repeating once", operation, exc.error_code)
-            sid = self.session_id(stale=sid)
-            where = "param" if probing else self._where(route)
-            return self._send(operation, route, params, SessionCarrier(sid, where), ticket, files)  # type: ignore[arg-type]
+            error_code = exc.error_code
+        if probing and self.knowledge.closes_connections and self._fresh(sid):
+            self.knowledge.learn_session_header(
+                False, f"a new session in {SESSION_HEADER} answered AuthFail on a server that closes connections"
+            )
+            try:
+                return self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
+            except AuthenticationError as exc:
+                if not _is_auth_fail(exc):
+                    raise
+            probing = False
+        log.info("%s answered %s: creating a new session and repeating once", operation, error_code)
+        sid = self.session_id(stale=sid)
+        try:
+            return self._learned(
+                probing, self._send(operation, route, params, self._carrier(sid, route), ticket, files)
+            )
+        except AuthenticationError as exc:
+            if not (probing and _is_auth_fail(exc)):
+                raise
+        self.knowledge.learn_session_header(False, f"GETs with a new session in {SESSION_HEADER} answered AuthFail")
+        return self._send(operation, route, params, SessionCarrier(sid, "param"), ticket, files)
+
+    def _fresh(self, sid: str) -> bool:
+        """Whether ``sid`` is the session created moments ago (it cannot have expired)."""
+        with self._session_lock:
+            return sid == self._session_id and time.monotonic() - self._created_at < _FRESH_SECONDS
+
+    def _carrier(self, sid: str, route: Route) -> SessionCarrier:
+        return SessionCarrier(sid, self._where(route))  # type: ignore[arg-type]
+
+    def _learned(self, probing: bool, data: dict[str, Any]) -> dict[str, Any]:
         if probing:
             self.knowledge.learn_session_header(True, f"a GET with the SessionID only in {SESSION_HEADER} was answered")
         return data
@@ -210,14 +244,25 @@ class GenericInterface:
     def search(self, criteria: Mapping[str, Any], *, ticket: str | int | None = None) -> list[int]:
         """TicketSearch → TicketIDs (``{}`` is no match). The first search on a server whose
         route is not known tries each shipped route, likeliest first."""
+        if not self.knowledge.search_known:
+            for attempt in self.policy.reads():  # the login's answer orders the candidates
+                with attempt:
+                    self.session_id()
         candidates = self.knowledge.search_candidates()
+        first: OtrsClosureError | None = None
         for i, route in enumerate(candidates):
             try:
                 data = self.read("TicketSearch", criteria, ticket=ticket, route=route)
             except OtrsClosureError as exc:
-                if is_unknown_route(exc) and i + 1 < len(candidates):
+                # A route the server does not have answers "Error while determine Operation";
+                # a server that cannot even say so (a crash, no answer) may still have the
+                # other route: while it is unknown, a search — a read — tries it too.
+                answered_badly = isinstance(exc, (ConnectionDropped, ReadTimeout, ServerError))
+                probing = len(candidates) > 1 and exc.operation == "TicketSearch" and answered_badly
+                if (is_unknown_route(exc) or probing) and i + 1 < len(candidates):
+                    first = first or exc
                     continue
-                raise
+                raise (first if first is not None and not is_unknown_route(first) else exc) from None
             if len(candidates) > 1 or not self.knowledge.search_known:
                 self.knowledge.learn_search_route(route, f"{route} answered TicketSearch")
             return _ticket_ids(data.get("TicketID"), ticket)
@@ -259,19 +304,9 @@ class GenericInterface:
         files: Sequence[PreparedFile] = (),
     ) -> Call:
         """The call :meth:`exchange` would send now, with the session masked (for plans)."""
-        s = self.settings
         route = self.knowledge.route(operation)
         carrier = None if operation == "SessionCreate" else SessionCarrier(MASK, self._where(route))  # type: ignore[arg-type]
-        return shape(
-            operation,
-            route,
-            s.service_url,
-            params,
-            session=carrier,
-            files=files,
-            ticket=ticket,
-            user_agent=s.user_agent,
-        )
+        return self._call(operation, route, params, carrier, ticket, files)
 
 
 def _ticket_ids(value: Any, ticket: str | int | None) -> list[int]:

@@ -1,36 +1,11 @@
-"""The one declared retry policy (on tenacity): which errors are retried, how many
-times, how long, and what a failed *write* means.
+"""The one declared retry policy (on tenacity): which failures are retried, how many
+times, how long, and what a failed *write* means. The decisions are the two functions
+below — :func:`is_retryable_read` and :func:`write_outcome` — and the waits are
+:class:`RetryPolicy`'s; the README's "Faults" section tabulates them with their reasons.
 
-=====================  ===========================================  =====================
-failure                 reads (SessionCreate, TicketSearch, Get)     writes (TicketUpdate:
-                                                                     the two steps, the
-                                                                     repair, the preflight)
-=====================  ===========================================  =====================
-ConnectError (refused,  retried with backoff                         resent: the request
-connect timeout)                                                     never arrived
-ReadTimeout,            retried with backoff                         re-read the ticket
-ConnectionDropped                                                    (polled for a while),
-                                                                     then decide
-5xx, JSON fault, 429,   retried; Retry-After honoured (capped)       same as above
-408, non-JSON 200
-TLSError, 401/407,      never                                        never
-404, 3xx, other 4xx
-413, AccessDenied,      never                                        never
-InvalidParameter,
-unknown ErrorCode
-500 plain text of the   never (configuration errors)                 never
-REST transport
-InputError (a local     never                                        never (nothing
-file that changed, a                                                 applied: the body was
-bad URL or header)                                                   cut short)
-AuthFail                one new session and one repeat, in the       same
-                        transport; then never
-=====================  ===========================================  =====================
-
-The classification (``ServerError.retryable``, the :class:`TransportError` subclasses
-and ``may_have_reached_server``) is made where the answer is read, in
-:mod:`otrs_closure._http.answers` and :mod:`otrs_closure._http.wire`; the decisions are
-made here, and nowhere else.
+The classification they read (``ServerError.retryable``, the :class:`TransportError`
+subclasses and ``may_have_reached_server``) is made where the answer is read, in
+:mod:`otrs_closure._http.answers` and :mod:`otrs_closure._http.wire`.
 
 Attempts (first included) and the total time are bounded by
 ``ClosureSettings.retry_attempts`` and ``retry_max_seconds``; after a write whose

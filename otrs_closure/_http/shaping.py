@@ -47,6 +47,9 @@ class Call:
     document: Mapping[str, Any] | None = field(default=None, repr=False)
     files: tuple[PreparedFile, ...] = ()
     ticket: str | int | None = None
+    #: Attachment contents were not asked for: any the server sends anyway are dropped as
+    #: the answer arrives (OTRS 5 ignores ``GetAttachmentContents=0``).
+    drop_contents: bool = False
 
     def body(self) -> bytes | StreamingJSONBody | None:
         """The request body: JSON bytes, a streamed body when files ride along, or None."""
@@ -114,7 +117,11 @@ def shape(
         else:
             remaining = {"SessionID": session.session_id, **remaining}
     if route.method == "GET":
-        return Call(operation, route.method, service_url + path, query=remaining, headers=headers, ticket=ticket)
+        drop = str(remaining.get("GetAttachmentContents", "")) == "0"
+        return Call(
+            operation, route.method, service_url + path, query=remaining, headers=headers, ticket=ticket,
+            drop_contents=drop,
+        )  # fmt: skip
     headers["Content-Type"] = "application/json; charset=utf-8"
     return Call(
         operation,

@@ -16,9 +16,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -26,6 +26,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from otrs_closure._files import FileChanged
 from otrs_closure._http.answers import Answer
+from otrs_closure._http.contents import ContentDropper
 from otrs_closure._http.shaping import Call
 from otrs_closure.errors import (
     ConnectError,
@@ -38,7 +39,7 @@ from otrs_closure.errors import (
 )
 from otrs_closure.settings import ClosureSettings
 
-__all__ = ["Wire", "POOL_SIZE"]
+__all__ = ["Wire", "POOL_SIZE", "query_string"]
 
 log = logging.getLogger("otrs_closure.transport")
 
@@ -99,6 +100,15 @@ def transport_error(exc: requests.RequestException, operation: str, ticket: str 
     return ConnectionDropped("the connection was dropped before an answer arrived" + detail, **ctx)
 
 
+def query_string(query: Mapping[str, Any]) -> str | None:
+    """The query of a GET: list values as repeated keys (the REST transport makes them an
+    array), blanks as ``%20`` — OTRS 5 decodes ``%XX`` but keeps a ``+`` as it is, so a
+    queue named "Mesa de Servicio" sent as ``Mesa+de+Servicio`` would match nothing."""
+    if not query:
+        return None
+    return urlencode(list(query.items()), doseq=True, quote_via=quote)
+
+
 class Wire:
     """One keep-alive connection pool shared by every thread of a client."""
 
@@ -138,7 +148,7 @@ class Wire:
             response = self._http.request(
                 call.method,
                 call.url,
-                params=dict(call.query) or None,
+                params=query_string(call.query),
                 data=call.body(),
                 headers=dict(call.headers),
                 timeout=(s.connect_timeout, s.read_timeout),
@@ -168,7 +178,8 @@ class Wire:
         raise error
 
     def _read(self, response: requests.Response, call: Call) -> bytes:
-        """The answer's bytes, at most ``max_answer_bytes`` of them."""
+        """The answer's bytes, at most ``max_answer_bytes`` of them (attachment contents
+        the call did not ask for left out as they arrive)."""
         limit = self.settings.max_answer_bytes
         declared = response.headers.get("Content-Length", "")
         too_large = ServerError(
@@ -182,11 +193,14 @@ class Wire:
             raise too_large
         chunks: list[bytes] = []
         size = 0
+        dropper = ContentDropper() if call.drop_contents else None
         for chunk in response.iter_content(_READ_CHUNK):
             size += len(chunk)
             if size > limit:
                 raise too_large
-            chunks.append(chunk)
+            chunks.append(dropper.feed(chunk) if dropper is not None else chunk)
+        if dropper is not None:
+            chunks.append(dropper.close())
         data = b"".join(chunks)
         # Streamed so that the read is bounded; kept on the response as requests would
         # without streaming, so that response hooks and test doubles can still read it.

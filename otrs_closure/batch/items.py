@@ -9,12 +9,11 @@ from enum import Enum
 from typing import Any
 
 from otrs_closure.errors import InputError, OtrsClosureError
-from otrs_closure.models import FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
+from otrs_closure.models import Attention, FormatFiles, Incident, ServiceRequest, UserOnboarding, check_ticket_ref
 from otrs_closure.results import ClosureReceipt
 
 log = logging.getLogger("otrs_closure.batch")
 
-Attention = ServiceRequest | UserOnboarding | Incident
 
 # -- items, problems, results ----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from otrs_closure.batch.password_env import RULE, read_password_env
 from otrs_closure.errors import InputError
 from otrs_closure.models import (
     MAX_TICKET_ID,
+    Attention,
     FormatFiles,
     Incident,
     ServiceRequest,
@@ -29,7 +30,6 @@ from otrs_closure.settings import ClosureSettings
 
 log = logging.getLogger("otrs_closure.batch")
 
-Attention = ServiceRequest | UserOnboarding | Incident
 
 KINDS = ("service_request", "user_onboarding", "incident")
 """The values of the ``kind`` column."""

@@ -7,10 +7,11 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from otrs_closure._pool import TaskWindow, check_workers
 from otrs_closure.batch.items import BatchItem, BatchResult, BatchStatus
 from otrs_closure.client import ClosureClient
 from otrs_closure.errors import AuthenticationError, InputError, OtrsClosureError, PartialClosure, TransportError
@@ -19,8 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from otrs_closure.batch.journal import Journal
 
 log = logging.getLogger("otrs_closure.batch")
-
-MAX_WORKERS = 64
 
 # -- the pool ------------------------------------------------------------------------------------
 
@@ -167,8 +166,7 @@ def _with_closure_id(item: BatchItem, client: ClosureClient) -> BatchItem:
 def check_pool(workers: object, rate_limit: object) -> None:
     """:class:`InputError` unless ``workers`` is an integer from 1 to :data:`MAX_WORKERS` and
     ``rate_limit`` is None or a positive, finite number of closures per second."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
-        raise InputError("workers", f"must be an integer from 1 to {MAX_WORKERS}")
+    check_workers(workers)
     if rate_limit is not None and (
         isinstance(rate_limit, bool)
         or not isinstance(rate_limit, (int, float))
@@ -231,14 +229,14 @@ def _run(
     source = iter(items)
     # Rate-limited, a row is submitted only when a worker is free, so that it starts in its slot.
     window = workers if run.rate is not None else 2 * workers
-    pending: dict[Future[BatchResult], BatchItem] = {}
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otrs-closure-batch")
+    pool = TaskWindow[BatchItem, BatchResult](workers, window=window, name="otrs-closure-batch")
     exhausted = False
     finished = False
     connected = False
+    ready: list[tuple[BatchItem, Future[BatchResult]]] = []  # done, not yet handed out
     try:
         while True:
-            while not exhausted and not run.stopping() and len(pending) < window:
+            while not exhausted and not run.stopping() and not pool.full:
                 item = next(source, None)
                 if item is None:
                     exhausted = True
@@ -260,21 +258,22 @@ def _run(
                     if run.stopping():
                         yield emit(run.not_run(item))
                         break
-                pending[pool.submit(run.close_one, item)] = item
-            if not pending:
+                pool.submit(run.close_one, item)
+            if not len(pool):
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=lambda f: pending[f].row):
-                pending.pop(fut)
+            ready = pool.completed(key=lambda i: i.row)
+            while ready:
+                _, fut = ready.pop(0)
                 yield emit(fut.result())
         for item in source:  # stopped (or nothing left)
             yield emit(run.not_run(item))
         finished = True
     finally:
         run.stop.set()  # closures not yet started return at once
-        pool.shutdown(wait=True, cancel_futures=True)
+        in_flight = {**pool.pending, **{fut: item for item, fut in ready}}
+        pool.close()
         if not finished and progress is not None:
-            _report_abandoned(pending, run, progress)
+            _report_abandoned(in_flight, run, progress)
 
 
 def _report_abandoned(

@@ -12,8 +12,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from otrs_closure.cli import batch, close, demo, fake_server
+from otrs_closure.cli import audit, batch, close, demo, fake_server
 from otrs_closure.cli._common import (
+    EXIT_AUDIT_NONCOMPLIANT,
     EXIT_AUTH,
     EXIT_BATCH_FAILURES,
     EXIT_BROKEN_PIPE,
@@ -44,6 +45,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_BROKEN_PIPE",
     "EXIT_TERMINATED",
+    "EXIT_AUDIT_NONCOMPLIANT",
 ]
 
 
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"otrs-closure {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (close, demo, fake_server, batch):
+    for command in (close, demo, fake_server, batch, audit):
         command.register(sub)
     return parser
 

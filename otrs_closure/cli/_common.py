@@ -32,6 +32,7 @@ EXIT_AUTH = 5
 EXIT_TICKET = 6
 EXIT_SERVER = 7
 EXIT_BATCH_FAILURES = 8
+EXIT_AUDIT_NONCOMPLIANT = 9
 EXIT_VISIBLE = 10
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 EXIT_CODES = {
@@ -44,6 +45,7 @@ EXIT_CODES = {
     EXIT_TICKET: "ticket not found, or no permission on it",
     EXIT_SERVER: "server or network failure before anything was written",
     EXIT_BATCH_FAILURES: "batch: at least one row failed, was invalid or was not run (see the report)",
+    EXIT_AUDIT_NONCOMPLIANT: "audit: at least one ticket read is not compliant (see the report)",
     EXIT_VISIBLE: "the server shows the closure note as visible to the customer: review the ticket now",
     EXIT_INTERRUPTED: "interrupted (SIGINT, Ctrl-C); a batch finished the closures in progress first",
     EXIT_BROKEN_PIPE: "the output pipe closed (e.g. piped into head)",

@@ -160,75 +160,50 @@ class ServerProfile(BaseModel):
     note_content_type: str = NOTE_CONTENT_TYPE
 
 
-def _routes(search: str, **extra: Route) -> Mapping[str, Route]:
+def _routes(search: str, history: str | None = None) -> Mapping[str, Route]:
+    """A shipped example's routes: the shared ones, its TicketSearch and, from 6 on,
+    SessionGet and its TicketHistoryGet path."""
+    extra = {}
+    if history is not None:
+        extra = {
+            "SessionGet": Route(method="GET", path="/Session/:SessionID"),
+            "TicketHistoryGet": Route(method="GET", path=history),
+        }
     return MappingProxyType({**COMMON_ROUTES, "TicketSearch": SEARCH_ROUTES[search], **extra})
 
 
+_OTRS5_ROUTES = _routes("otrs")
+_OTRS6_ROUTES = _routes("otrs", history="/TicketHistory/:TicketID")  # OTRS 6 and OTOBO
+_ZNUNY_ROUTES = _routes("znuny", history="/Ticket/History/:TicketID")  # Znuny 6.5 and 7
+_ARTICLE_TYPE, _CHANNEL = ARTICLE_FIELDS["article_type"], ARTICLE_FIELDS["channel"]
+
 PROFILES: Mapping[str, ServerProfile] = MappingProxyType(
     {
-        "otrs5": ServerProfile(
-            name="otrs5",
-            product="OTRS 5",
-            url_prefix="/otrs/",
-            routes=_routes("otrs"),
-            article_fields=ARTICLE_FIELDS["article_type"],
-            session_header=False,
-            attachment_contents_optional=False,
-        ),
-        "otrs6": ServerProfile(
-            name="otrs6",
-            product="OTRS 6",
-            url_prefix="/otrs/",
-            routes=_routes(
-                "otrs",
-                SessionGet=Route(method="GET", path="/Session/:SessionID"),
-                TicketHistoryGet=Route(method="GET", path="/TicketHistory/:TicketID"),
+        p.name: p
+        for p in (
+            ServerProfile(
+                name="otrs5", product="OTRS 5", url_prefix="/otrs/", routes=_OTRS5_ROUTES,
+                article_fields=_ARTICLE_TYPE, session_header=False, attachment_contents_optional=False,
             ),
-            article_fields=ARTICLE_FIELDS["channel"],
-            session_header=False,
-            attachment_contents_optional=True,
-        ),
-        "otobo": ServerProfile(
-            name="otobo",
-            product="OTOBO",
-            url_prefix="/otobo/",
-            routes=_routes(
-                "otrs",
-                SessionGet=Route(method="GET", path="/Session/:SessionID"),
-                TicketHistoryGet=Route(method="GET", path="/TicketHistory/:TicketID"),
+            ServerProfile(
+                name="otrs6", product="OTRS 6", url_prefix="/otrs/", routes=_OTRS6_ROUTES,
+                article_fields=_CHANNEL, session_header=False, attachment_contents_optional=True,
             ),
-            article_fields=ARTICLE_FIELDS["channel"],
-            session_header=False,
-            attachment_contents_optional=True,
-        ),
-        "znuny65": ServerProfile(
-            name="znuny65",
-            product="Znuny 6.5",
-            url_prefix="/otrs/",
-            routes=_routes(
-                "znuny",
-                SessionGet=Route(method="GET", path="/Session/:SessionID"),
-                TicketHistoryGet=Route(method="GET", path="/Ticket/History/:TicketID"),
+            ServerProfile(
+                name="otobo", product="OTOBO", url_prefix="/otobo/", routes=_OTRS6_ROUTES,
+                article_fields=_CHANNEL, session_header=False, attachment_contents_optional=True,
             ),
-            article_fields=ARTICLE_FIELDS["channel"],
-            session_header=True,
-            attachment_contents_optional=True,
-        ),
-        "znuny7": ServerProfile(
-            name="znuny7",
-            product="Znuny 7",
-            url_prefix="/znuny/",
-            routes=_routes(
-                "znuny",
-                SessionGet=Route(method="GET", path="/Session/:SessionID"),
-                TicketHistoryGet=Route(method="GET", path="/Ticket/History/:TicketID"),
+            ServerProfile(
+                name="znuny65", product="Znuny 6.5", url_prefix="/otrs/", routes=_ZNUNY_ROUTES,
+                article_fields=_CHANNEL, session_header=True, attachment_contents_optional=True,
             ),
-            article_fields=ARTICLE_FIELDS["channel"],
-            session_header=True,
-            attachment_contents_optional=True,
-        ),
+            ServerProfile(
+                name="znuny7", product="Znuny 7", url_prefix="/znuny/", routes=_ZNUNY_ROUTES,
+                article_fields=_CHANNEL, session_header=True, attachment_contents_optional=True,
+            ),
+        )
     }
-)
+)  # fmt: skip
 
 
 def profile_named(name: str) -> ServerProfile:

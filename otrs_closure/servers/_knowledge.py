@@ -57,6 +57,7 @@ class ServerKnowledge:
             self._fields = prof.article_fields.name
             self._sources["article_fields"] = where
         self._article_keys: frozenset[str] = frozenset()
+        self._keep_alive: bool | None = None  # a hint only, from the first answer
 
     # -- routes ---------------------------------------------------------------------------
     def route(self, operation: str) -> Route:
@@ -76,14 +77,31 @@ class ServerKnowledge:
         )
 
     def search_candidates(self) -> list[Route]:
-        """The TicketSearch route when known, else both shipped routes, likeliest first
-        (the URL's prefix hints: ``/otobo/`` ships GET /Ticket, ``/znuny/`` POST /Ticket/Search)."""
+        """The TicketSearch route when known, else both shipped routes, likeliest first.
+        Hints, never facts: the URL's prefix (``/otobo/`` ships GET /Ticket, ``/znuny/``
+        POST /Ticket/Search) and whether the server keeps connections alive (Znuny's
+        example web services do; OTRS 5/6's and OTOBO's answer ``Connection: close``)."""
         with self._lock:
             if self._search is not None:
                 return [self._search]
+            keep_alive = self._keep_alive
         path = urlsplit(self._settings.service_url).path.lower()
-        order = ["otrs", "znuny"] if path.startswith("/otobo/") else ["znuny", "otrs"]
+        otrs_first = path.startswith("/otobo/") or (keep_alive is False and not path.startswith("/znuny/"))
+        order = ["otrs", "znuny"] if otrs_first else ["znuny", "otrs"]
         return [SEARCH_ROUTES[k] for k in order]
+
+    @property
+    def closes_connections(self) -> bool:
+        """A hint: the first answer said ``Connection: close``, as OTRS 5/6's and OTOBO's
+        example web services do (Znuny's keep connections alive)."""
+        with self._lock:
+            return self._keep_alive is False
+
+    def hint_keep_alive(self, keep_alive: bool) -> None:
+        """What the first answer's ``Connection`` header said (orders the search probe)."""
+        with self._lock:
+            if self._keep_alive is None:
+                self._keep_alive = keep_alive
 
     @property
     def search_known(self) -> bool:
