@@ -1,10 +1,12 @@
 """Peak memory growth of one closure with a big signed scan, measured in this process only.
 
 Run by ``benchmarks/run.py`` in a fresh subprocess per side, against a fake Znuny served by
-the parent process (so the server's copy of the bytes is not counted)::
+the parent process (so the server's copy of the bytes is not counted), or against a real
+server (``--live``; CONFIG then names the agent, the owner and, for the pyotrs script,
+the search route and note fields of that server)::
 
     python benchmarks/memory_probe.py {ours|baseline} {rss|tracemalloc} BASE_URL \\
-        WARMUP_NUMBER NUMBER SCAN SMALL_SCAN EDITABLE
+        WARMUP_NUMBER NUMBER SCAN SMALL_SCAN EDITABLE [CONFIG_JSON]
 
 First a warm-up closure with small files (imports, session, preflight, connection pools),
 then the measured closure with ``SCAN``. ``rss``: the peak resident set (VmHWM, reset
@@ -43,11 +45,15 @@ def _reset_peak() -> bool:
 
 def main() -> int:
     side, method, base_url, warm_number, number, scan, small_scan, editable = sys.argv[1:9]
+    cfg = json.loads(sys.argv[9]) if len(sys.argv) > 9 else {}
+    username, password, owner = cfg.get("username", USERNAME), cfg.get("password", PASSWORD), cfg.get("owner", OWNER)
+    sessions: list[str] = []
 
     if side == "ours":
         from otrs_closure import ClosureClient, FormatFiles, ServiceRequest
 
-        client = ClosureClient(base_url=base_url, username=USERNAME, password=PASSWORD, owner_login=OWNER)
+        extra = {"user_agent": cfg["user_agent"]} if cfg.get("user_agent") else {}
+        client = ClosureClient(base_url=base_url, username=username, password=password, owner_login=owner, **extra)
 
         def close(ticket: str, scan_path: str) -> None:
             client.close(ticket_number=ticket, attention=ServiceRequest(description="Se escaneó el formato."),
@@ -55,8 +61,13 @@ def main() -> int:
     else:
         from baseline_pyotrs import close_ticket
 
+        options = {k: tuple(v) if k == "search" else v for k, v in cfg.items()
+                   if k in ("search", "article_fields", "content_type", "user_agent", "webservice_path", "webservice")}
+
         def close(ticket: str, scan_path: str) -> None:
-            close_ticket(base_url, USERNAME, PASSWORD, OWNER, ticket, "Se escaneó el formato.", scan_path, editable)
+            out = close_ticket(cfg.get("root", base_url), username, password, owner, ticket,
+                               "Se escaneó el formato.", scan_path, editable, **options)
+            sessions.append(str(out.get("SessionID") or ""))
 
     close(warm_number, small_scan)
     size = Path(scan).stat().st_size
@@ -76,6 +87,8 @@ def main() -> int:
         tracemalloc.stop()
         out["growth"] = peak - base
     out["ratio"] = out["growth"] / size  # type: ignore[operator]
+    if sessions:
+        out["session_ids"] = sessions  # for the benchmark to log out (OTRS 5 limits sessions)
     print(json.dumps(out))
     return 0
 

@@ -1,8 +1,12 @@
 """Benchmarks of otrs_closure against the obvious alternative, measured side by side in
-one run against the loopback fake Znuny with a per-request latency (default 20 ms).
+one run against the loopback fake Znuny with a per-request latency (default 20 ms), or,
+with ``--live``, against real servers (``live.py``: the library, the pyotrs script and
+the floor, interleaved ticket by ticket).
 
     python benchmarks/run.py [--quick] [--latency 0.02] [--closures N] [--batch N] [--scan-mb 50]
                              [--skip trips|wall|batch|memory] [--out FILE]
+    python benchmarks/run.py --live [--systems znuny65,otrs5|all] [--closures ROUNDS] [--batch N]
+                             [--reps R] [--scan-mb 50] [--skip ...] [--quick]
 
 Prints a table of ratios (and writes it to ``benchmarks/results/latest.md``):
 
@@ -341,6 +345,7 @@ def memory(base_url_env: Env, folder: Path, scan_mb: int) -> tuple[list[Row], di
             if proc.returncode != 0:
                 raise SystemExit(f"memory probe {side}/{method} failed:\n{proc.stderr[-3000:]}")
             measured[(side, method)] = json.loads(proc.stdout.strip().splitlines()[-1])
+            measured[(side, method)].pop("session_ids", None)  # the fake's
     big.unlink()
     o, b = measured[("ours", "rss")]["ratio"], measured[("baseline", "rss")]["ratio"]
     ot, bt = measured[("ours", "tracemalloc")]["ratio"], measured[("baseline", "tracemalloc")]["ratio"]
@@ -367,15 +372,29 @@ def table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()) if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="fewer closures (a smoke run; ratios are noisier)")
     p.add_argument("--latency", type=float, default=0.02, help="the fake's latency per request, seconds")
-    p.add_argument("--closures", type=int, default=None, help="closures per side for round trips and wall time")
-    p.add_argument("--batch", type=int, default=None, help="closures per batch run (default 500; --quick 100)")
+    p.add_argument("--closures", type=int, default=None,
+                   help="closures per side for round trips and wall time (--live: rounds, default 60)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="closures per batch run (default 500; --quick 100; --live: 32 at 4 and 8 workers, half at 1)")
     p.add_argument("--scan-mb", type=int, default=50, help="size of the big signed scan, MB")
     p.add_argument("--skip", action="append", default=[], choices=["trips", "wall", "batch", "memory"])
-    p.add_argument("--out", default=str(HERE / "results" / "latest.md"), help="where to write the table")
+    p.add_argument("--out", default=None, help="where to write the table (default results/latest.md; "
+                   "--live: results/live-latest.md and results/live-<system>.md)")
+    p.add_argument("--live", action="store_true", help="measure on real servers (see live.py and lab_systems.py): "
+                   "OTRS_CLOSURE_TEST_* variables as the live suite, default the lab's Znuny 6.5.10")
+    p.add_argument("--systems", default=None, help="--live: lab systems, comma-separated, or 'all'")
+    p.add_argument("--reps", type=int, default=None,
+                   help="--live: throughput runs per side and worker count (default 6)")
     a = p.parse_args(argv)
+    if a.live:
+        from live import run_live
+
+        a.out = a.out or str(HERE / "results" / "live-latest.md")
+        return run_live(a, write_pdf, write_docx)
+    a.out = a.out or str(HERE / "results" / "latest.md")
     n = a.closures or (10 if a.quick else 60)
     batch_n = a.batch or (100 if a.quick else 500)
     install_counters()
