@@ -1,6 +1,6 @@
-"""The servers ``run.py --live`` measures: the lab's five systems as plain data (from
-``shared/lab/README.md``; self-contained until ``tests/lab.py`` lands in main), or one
-server named with the live suite's variables.
+"""The servers ``run.py --live`` measures: the lab's five systems (their data from
+``tests/lab.py``, shared with the live suite), or one server named with the live suite's
+variables.
 
 Configuration, the same variables as the live suite (``tests/test_live_*.py``):
 
@@ -25,10 +25,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from procstat import ServerCPU
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import lab  # noqa: E402 - the lab's data, shared with the live suite
+
+from otrs_closure import PROFILES  # noqa: E402
 
 __all__ = ["LabSystem", "SYSTEMS", "Target", "targets_from_env", "BENCH_AGENT", "BENCH_PASSWORD"]
 
@@ -63,30 +69,30 @@ class LabSystem:
         return f"http://127.0.0.1:{self.port}/{self.prefix}/nph-genericinterface.pl/Webservice/GenericTicketConnectorREST"
 
 
-_ZNUNY = ("POST", "/Ticket/Search")
-_OTRS = ("GET", "/Ticket")
-
-SYSTEMS: dict[str, LabSystem] = {
-    s.name: s
-    for s in (
-        LabSystem("znuny65", "Znuny 6.5.10", 8090, "otrs", "/opt/otrs", "otrs", "bin/otrs.Console.pl", "otrs",
-                  "otrs-db-pass", "/var/log/apache2/access.log", _ZNUNY, "channel", True, False,
-                  "/var/run/apache2/apache2.pid"),
-        LabSystem("otrs6", "OTRS 6.0.30", 8091, "otrs", "/opt/otrs6", "otrs6", "bin/otrs.Console.pl", "otrs6",
-                  "otrs6-db-pass", "/var/log/apache2-otrs6/access.log", _OTRS, "channel", False, False,
-                  "/run/apache2-otrs6/apache2.pid"),
-        LabSystem("otobo", "OTOBO 11.0.6", 8092, "otobo", "/opt/otobo", "otobo", "bin/otobo.Console.pl", "otobo",
-                  "otobo-db-pass", "/var/log/apache2-otobo/access.log", _OTRS, "channel", False, False,
-                  "/run/apache2-otobo/apache2.pid", 48_000_000),  # WebMaxFileUpload caps every request
-        LabSystem("otrs5", "OTRS 5.0.8", 8093, "otrs", "/opt/otrs5", "otrs5", "bin/otrs.Console.pl", "otrs5",
-                  "otrs5-db-pass", "/var/log/apache2-otrs5/access.log", _OTRS, "article_type", False, True,
-                  "/run/apache2-otrs5/apache2.pid"),
-        LabSystem("znuny7", "Znuny 7.1.7", 8094, "znuny", "/opt/znuny7", "znuny7", "bin/znuny.Console.pl", "znuny7",
-                  "znuny7-db-pass", "/var/log/apache2-znuny7/access.log", _ZNUNY, "channel", True, False,
-                  "/run/apache2-znuny7/apache2.pid"),
-    )
+#: What the benchmark needs beyond ``tests/lab.py``: keeps connections alive (the shipped
+#: web service's KeepAlive), counts GenericInterface sessions against
+#: AgentSessionPerUserLimit, and Apache's pid file (for the server's CPU).
+_BENCH_FACTS = {
+    "znuny65": (True, False, "/var/run/apache2/apache2.pid"),
+    "otrs6": (False, False, "/run/apache2-otrs6/apache2.pid"),
+    "otobo": (False, False, "/run/apache2-otobo/apache2.pid"),
+    "otrs5": (False, True, "/run/apache2-otrs5/apache2.pid"),
+    "znuny7": (True, False, "/run/apache2-znuny7/apache2.pid"),
 }
 
+
+def _from_lab(s: lab.System) -> LabSystem:
+    keep_alive, session_limit, pidfile = _BENCH_FACTS[s.name]
+    limit = PROFILES[s.name].request_limit or 100_000_000  # OTOBO's WebMaxFileUpload caps every request
+    fields = "article_type" if s.note_dialect == "ArticleType" else "channel"
+    return LabSystem(s.name, s.product, s.port, s.url_prefix, s.tree, s.os_user, s.console, s.db_user,
+                     s.db_password, s.access_log, s.search_route, fields, keep_alive, session_limit, pidfile,
+                     limit)  # fmt: skip
+
+
+SYSTEMS: dict[str, LabSystem] = {name: _from_lab(s) for name, s in lab.SYSTEMS.items()}
+
+_ZNUNY, _OTRS = lab.SYSTEMS["znuny65"].search_route, lab.SYSTEMS["otrs6"].search_route
 _GENERATION_SEARCH = {"otrs5": _OTRS, "otrs6": _OTRS, "otobo": _OTRS, "znuny65": _ZNUNY, "znuny7": _ZNUNY}
 
 

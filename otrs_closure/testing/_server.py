@@ -103,11 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             # Apache's MaxKeepAliveRequests behind an NPH script, with the race lost: the
             # connection closes after the limit's answer, which could not say so, and the
             # request the client sent on it meanwhile goes unanswered and unprocessed.
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._hang_up()
             return
         self.answered += 1
         if self.server.latency > 0:
@@ -142,11 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         if outcome.action in ("drop", "timeout"):
             if outcome.action == "timeout":
                 time.sleep(outcome.delay)
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._hang_up()
             return
         if chunked:
             self._drain_chunked()
@@ -160,6 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(outcome.body)
         if (outcome.header("Connection") or "").lower() == "close":
             self.close_connection = True
+
+    def _hang_up(self) -> None:
+        """Close the connection without an answer (FIN, not a reset)."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _reset(self) -> None:
         """Abort with a TCP reset (SO_LINGER 0), as close as loopback gets to 'refused'."""
