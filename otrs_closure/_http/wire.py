@@ -90,15 +90,28 @@ _CONFIGURATION = (
 # -- kept-alive connections the server closed -------------------------------------------------
 # Apache closes a kept-alive connection after MaxKeepAliveRequests answers; behind an NPH
 # script (Znuny 6.5 and 7) the last answer cannot say so, and a request sent on it before
-# the close arrives meets a closed socket. Only a request that went out on a connection
-# already open can meet that; the connection classes below note, per thread, which did.
+# the close arrives meets a closed socket. Only a request that went out on a socket that
+# already carried one can meet that; the connection classes below note, per thread, which
+# did (by the socket itself: urllib3 opens an HTTPS socket before the request is written).
 _sent = threading.local()
+
+#: A drop counts as that race only when it comes this soon after the request started:
+#: the closed socket answers within a round trip, while a server (or a proxy in front of
+#: it) that took the request and then failed takes longer — its write may still be
+#: committing, and only the slow path (settle, poll) gives it time to show.
+STALE_WINDOW = 0.25
 
 
 class _NotesReuse:
+    _served: object = None  # the socket of the last request written on this connection
+
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _sent.reused = getattr(self, "sock", None) is not None
-        super().request(*args, **kwargs)  # type: ignore[misc]
+        sock = getattr(self, "sock", None)
+        _sent.reused = sock is not None and sock is self._served
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self._served = getattr(self, "sock", None)
 
 
 class _HTTPConnection(_NotesReuse, urllib3.connection.HTTPConnection):
@@ -125,15 +138,28 @@ class _Adapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-def _stale(chain: list[object]) -> bool:
+def _stale(chain: list[object], before_answer: float | None) -> bool:
     """The request went out on a reused connection and the server closed it before any
-    byte of an answer (not a timeout: that one waited for an answer that never came)."""
+    byte of an answer, within :data:`STALE_WINDOW` of sending (``before_answer``: the
+    seconds until the failure, None once an answer had begun). Not a timeout: that one
+    waited for an answer that never came."""
     closed = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-    return bool(getattr(_sent, "reused", False)) and any(isinstance(c, closed) for c in chain)
+    return (
+        before_answer is not None
+        and before_answer <= STALE_WINDOW
+        and bool(getattr(_sent, "reused", False))
+        and any(isinstance(c, closed) for c in chain)
+    )
 
 
-def transport_error(exc: requests.RequestException, operation: str, ticket: str | int | None) -> TransportError:
-    """The TransportError for a requests failure, by what it says about the request."""
+def transport_error(
+    exc: requests.RequestException,
+    operation: str,
+    ticket: str | int | None,
+    before_answer: float | None = None,
+) -> TransportError:
+    """The TransportError for a requests failure, by what it says about the request
+    (``before_answer``: seconds from sending to a failure that came before any answer)."""
     chain = _chain(exc)
     ctx: dict[str, Any] = {"operation": operation, "ticket": ticket}
     reason = _reason(chain)
@@ -146,7 +172,7 @@ def transport_error(exc: requests.RequestException, operation: str, ticket: str 
         return ConnectError("could not connect to the server" + detail, **ctx)
     if isinstance(exc, requests.exceptions.Timeout):
         return ReadTimeout("no answer from the server in time" + detail, **ctx)
-    if _stale(chain):
+    if _stale(chain, before_answer):
         return StaleConnection("the server had closed the kept-alive connection; no answer came" + detail, **ctx)
     return ConnectionDropped("the connection was dropped before an answer arrived" + detail, **ctx)
 
@@ -216,7 +242,10 @@ class Wire:
         except _CONFIGURATION as exc:
             error = InputError("base_url", f"the request cannot be made ({type(exc).__name__}); check the settings")
         except requests.RequestException as exc:
-            error = transport_error(exc, call.operation, call.ticket)
+            # With stream=True, request() returns once the status line and headers are in:
+            # a failure after that is one of an answer that had begun.
+            before_answer = time.perf_counter() - started if response is None else None
+            error = transport_error(exc, call.operation, call.ticket, before_answer)
         else:
             log.debug(
                 "← %s %s %d in %.0f ms", call.method, route, answer.status, 1000 * (time.perf_counter() - started)
