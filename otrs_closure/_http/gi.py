@@ -21,7 +21,6 @@ from otrs_closure._http.wire import Wire
 from otrs_closure.errors import (
     AuthenticationError,
     ConnectionDropped,
-    InputError,
     OtrsClosureError,
     ReadTimeout,
     ServerError,
@@ -154,13 +153,8 @@ class GenericInterface:
         files: Sequence[PreparedFile],
     ) -> dict[str, Any]:
         call = self._call(operation, route, params, carrier, ticket, files)
-        limit = self.knowledge.request_limit
-        if files and call.body_length() > limit:
-            raise InputError(
-                "formats",
-                f"the request would be {call.body_length()} bytes after base64, over the {limit} bytes "
-                f"{self.knowledge.limit_source()} allows; nothing was sent",
-            )
+        if files:
+            self.knowledge.refuse_larger(call.body_length(), "the request", "nothing was sent")
         return check_answer(self.wire.send(call), operation, ticket)
 
     def _where(self, route: Route) -> str:

@@ -20,7 +20,6 @@ from otrs_closure._workflow.prepare import PreparedClosure, request_size
 from otrs_closure.errors import (
     ClosureConflict,
     ClosureReopened,
-    InputError,
     NoteVisibleToCustomer,
     OtrsClosureError,
     PartialClosure,
@@ -130,14 +129,8 @@ class Closure:
     def fits(self, ticket: int) -> None:
         """Refuse, before any write, a note whose files make a request larger than this
         server takes (known once its profile is: OTOBO's WebMaxFileUpload)."""
-        limit = self.knowledge.request_limit
-        size = request_size(self.s, self.p) if self.p.files else 0
-        if size > limit:
-            raise InputError(
-                "formats",
-                f"the note with its files would be a request of {size} bytes after base64, over the {limit} bytes "
-                f"{self.knowledge.limit_source()} allows; nothing was written",
-            )
+        if self.p.files:
+            self.knowledge.refuse_larger(request_size(self.s, self.p), "the note with its files", "nothing was written")
 
     def _visible(self, a: Assessment, receipt: ClosureReceipt) -> None:
         """A closure note that the server does not show internal is never a success."""

@@ -8,7 +8,7 @@ import logging
 import threading
 from urllib.parse import urlsplit
 
-from otrs_closure.errors import ServerCompatibilityError
+from otrs_closure.errors import InputError, ServerCompatibilityError
 from otrs_closure.servers import (
     ARTICLE_FIELDS,
     COMMON_ROUTES,
@@ -163,13 +163,20 @@ class ServerKnowledge:
         server_limit = PROFILES[profile].request_limit if profile else None
         return min(s.max_request_bytes, server_limit) if server_limit else s.max_request_bytes
 
-    def limit_source(self) -> str:
-        """Who sets :attr:`request_limit`, for messages."""
+    def refuse_larger(self, size: int, what: str, unsent: str) -> None:
+        """InputError("formats") when a request of ``size`` bytes (``what``, for the
+        message) is over :attr:`request_limit`; ``unsent`` says what was therefore not done."""
         limit = self.request_limit
-        if "max_request_bytes" in self._settings.model_fields_set or limit == self._settings.max_request_bytes:
-            return "max_request_bytes"
-        product = PROFILES[self.info().profile or ""].product if self.info().profile else "the server"
-        return f"{product} (its WebMaxFileUpload; set max_request_bytes if this server's is larger)"
+        if size <= limit:
+            return
+        s = self._settings
+        if "max_request_bytes" in s.model_fields_set or limit == s.max_request_bytes:
+            source = "max_request_bytes"
+        else:
+            product = PROFILES[self.info().profile or ""].product
+            source = f"{product} (its WebMaxFileUpload; set max_request_bytes if this server's is larger)"
+        raise InputError("formats", f"{what} would be {size} bytes after base64, over the {limit} bytes {source} "
+                                    f"allows; {unsent}")  # fmt: skip
 
     # -- what is shown -------------------------------------------------------------------------
     def info(self) -> ServerInfo:
