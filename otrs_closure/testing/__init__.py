@@ -55,9 +55,7 @@ __all__ = [
     "perl_decode_base64",
     "request_body_bytes",
 ]
-from otrs_closure.testing.handclosed import (
+from otrs_closure.testing.handclosed import (  # noqa: E402  # isort: skip
     HAND_CLOSURES as HAND_CLOSURES,
-)  # noqa: E402, E501  # isort: skip
-from otrs_closure.testing.handclosed import (
     new_hand_closed_ticket as new_hand_closed_ticket,
 )
