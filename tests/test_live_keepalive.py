@@ -24,20 +24,24 @@ from otrs_closure import ClosureClient, FormatFiles, ServiceRequest
 pytestmark = pytest.mark.live
 
 KEEPALIVE_LIMIT = 100  # Apache's MaxKeepAliveRequests: the lab's, Debian's and Apache's default
-TRIALS = 10
+TRIALS = 25  # at most; the race is met in about one trial in ten, and two meetings are enough
+ENOUGH = 2
 SETTLE = 30.0
 
 
 def test_a_closure_meeting_the_keepalive_race_is_exact_and_not_stalled(
-    target: Target, tmp_path: Path, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+    target: Target, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     if target.system is None or target.system.generation not in ("znuny6", "znuny7"):
         pytest.skip("the race needs a server that answers Connection: Keep-Alive (the lab's Znuny 6.5 and 7)")
     scan, editable = make_file(tmp_path, "PDF", "alta firmada.pdf"), make_file(tmp_path, "DOCX", "formato.docx")
     formats = FormatFiles(signed_scan=scan, editable=editable)
     contents = [scan.read_bytes(), editable.read_bytes()]
-    met = 0
+    met = tried = 0
     for i in range(TRIALS):
+        if met >= ENOUGH:
+            break
+        tried += 1
         tid, number = target.raw.create_ticket(f"otrs_closure en vivo: carrera keep-alive {i}")
         before = target.raw.snapshot(tid)
         sleeps: list[float] = []
@@ -59,6 +63,7 @@ def test_a_closure_meeting_the_keepalive_race_is_exact_and_not_stalled(
         met += any("kept-alive" in m for m in messages)
         assert SETTLE not in sleeps, (i, sleeps, messages)  # a drop taken for an unknown outcome
         assert all("dropped before an answer" not in m for m in messages), (i, messages)
-    live_compat.RECORDER.note(
-        target.name, "keep-alive", f"{met} of {TRIALS} closures met the keep-alive race; none stalled"
-    )
+    note = f"{met} of {tried} closures met the keep-alive race; none stalled"
+    live_compat.RECORDER.note(target.name, "keep-alive", note)
+    if met == 0:  # every closure was right, but the race itself was not tried: say so
+        pytest.skip(f"the keep-alive race was not met in {tried} closures (a timing race)")
