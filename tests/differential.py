@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from replay import json_kind
 
 USER_AGENT = "otrs-closure-differential"
 
@@ -337,15 +338,7 @@ def normalise(target: Target, step: Step, answer: Answer) -> dict[str, Any]:
 
 
 def _typed(value: Any) -> str:
-    if value is None:
-        return "<volatile null>"
-    if isinstance(value, bool):
-        return "<volatile bool>"
-    if isinstance(value, (int, float)):
-        return "<volatile number>"
-    if isinstance(value, str):
-        return "<volatile string>"
-    return f"<volatile {type(value).__name__}>"
+    return f"<volatile {json_kind(value)}>"
 
 
 def differences(real: Any, fake: Any, path: str = "$") -> list[tuple[str, str]]:

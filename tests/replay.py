@@ -279,7 +279,8 @@ def replay_folder(
 
 
 # ------------------------------------------------------------------ comparison
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """The JSON type of a decoded value: null, bool, number, string, array or object."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -296,8 +297,8 @@ def _kind(value: Any) -> str:
 def compare(expected: Any, actual: Any, path: str = "$", key: str | None = None) -> list[str]:
     """Differences between a recorded and a replayed JSON value (volatile values: type only)."""
     diffs: list[str] = []
-    if _kind(expected) != _kind(actual):
-        return [f"{path}: type {_kind(expected)} recorded, {_kind(actual)} replayed ({actual!r:.80})"]
+    if json_kind(expected) != json_kind(actual):
+        return [f"{path}: type {json_kind(expected)} recorded, {json_kind(actual)} replayed ({actual!r:.80})"]
     if isinstance(expected, dict):
         if set(expected) != set(actual):
             missing = sorted(set(expected) - set(actual))
@@ -306,7 +307,7 @@ def compare(expected: Any, actual: Any, path: str = "$", key: str | None = None)
         for k in expected:
             if k in actual:
                 if set(expected) == {"Key", "Value"} and k == "Value" and expected["Key"] in VOLATILE_SESSION_KEYS:
-                    if _kind(expected[k]) != _kind(actual[k]):
+                    if json_kind(expected[k]) != json_kind(actual[k]):
                         diffs.append(f"{path}.Value: type differs")
                     continue
                 diffs.extend(compare(expected[k], actual[k], f"{path}.{k}", k))

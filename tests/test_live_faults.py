@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import lab
 import pytest
 import requests
 from faultproxy import Action, Exchange, FaultProxy, Matcher, matches
@@ -156,13 +155,7 @@ class Matrix:
             FormatFiles(signed_scan=scan, editable=editable), [scan.read_bytes(), editable.read_bytes()])
         self.killer = None
         if target.system is not None:  # on the lab: the session's rows are deleted on the server
-            system = target.system
-
-            def kill(sid: str) -> None:
-                if re.fullmatch(r"[A-Za-z0-9]+", sid):
-                    lab.psql(system, f"DELETE FROM sessions WHERE session_id = '{sid}'")
-
-            self.killer = kill
+            self.killer = lambda sid: target.forget_sessions([sid])
         self.baseline_error: str | None = None
         self.positions: dict[str, int] = {}
         self.baseline_shape: tuple[Any, ...] | None = None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import make_file
 
-from otrs_closure import ClosureClient, InputError, ServerError, ServiceRequest
+from otrs_closure import ClosureClient, FormatFiles, InputError, ServerError, ServiceRequest
 from otrs_closure.testing import FakeZnuny
 
 WEB_MAX_FILE_UPLOAD = 48_000_000
@@ -30,13 +30,11 @@ def otobo() -> FakeZnuny:
     return FakeZnuny.service_desk(profile="otobo-11.0.6")
 
 
-def client(fake: FakeZnuny, url: str, **options: object) -> ClosureClient:
+def client(fake: FakeZnuny, **options: object) -> ClosureClient:
     return fake.client(sleep=lambda s: None, retry_write_settle=0, retry_backoff=0, **options)
 
 
-def formats(tmp_path: Path, scan_bytes: int) -> object:
-    from otrs_closure import FormatFiles
-
+def formats(tmp_path: Path, scan_bytes: int) -> FormatFiles:
     return FormatFiles(
         signed_scan=big_pdf(tmp_path / "escaneo.pdf", scan_bytes), editable=make_file(tmp_path, "DOCX", "f.docx")
     )
@@ -45,7 +43,7 @@ def formats(tmp_path: Path, scan_bytes: int) -> object:
 def test_a_closure_over_otobos_limit_is_refused_before_any_write(otobo: FakeZnuny, tmp_path: Path) -> None:
     ticket = otobo.new_service_desk_ticket()
     before = otobo.ticket(ticket.ticket_id)
-    with otobo.mock() as url, client(otobo, url) as c:
+    with otobo.mock(), client(otobo) as c:
         with pytest.raises(InputError) as caught:
             c.close(ticket_id=ticket.ticket_id, attention=ServiceRequest(description="Alta."),
                     formats=formats(tmp_path, 37_000_000))  # fmt: skip
@@ -59,7 +57,7 @@ def test_a_closure_over_otobos_limit_is_refused_before_any_write(otobo: FakeZnun
 
 def test_a_closure_within_otobos_limit_is_sent(otobo: FakeZnuny, tmp_path: Path) -> None:
     ticket = otobo.new_service_desk_ticket()
-    with otobo.mock() as url, client(otobo, url) as c:
+    with otobo.mock(), client(otobo) as c:
         receipt = c.close(ticket_id=ticket.ticket_id, attention=ServiceRequest(description="Alta."),
                           formats=formats(tmp_path, 30_000_000))  # fmt: skip
     assert receipt.complete
@@ -70,7 +68,7 @@ def test_max_request_bytes_set_by_the_user_overrides_the_profile(otobo: FakeZnun
     """An OTOBO whose WebMaxFileUpload was raised: the user says so with max_request_bytes.
     The fake keeps the default, so the request is sent and meets its empty 500."""
     ticket = otobo.new_service_desk_ticket()
-    with otobo.mock() as url, client(otobo, url, max_request_bytes=100_000_000, retry_attempts=1) as c:
+    with otobo.mock(), client(otobo, max_request_bytes=100_000_000, retry_attempts=1) as c:
         with pytest.raises(ServerError) as caught:
             c.close(ticket_id=ticket.ticket_id, attention=ServiceRequest(description="Alta."),
                     formats=formats(tmp_path, 37_000_000))  # fmt: skip
@@ -81,7 +79,7 @@ def test_max_request_bytes_set_by_the_user_overrides_the_profile(otobo: FakeZnun
 def test_other_generations_keep_max_request_bytes(tmp_path: Path) -> None:
     fake = FakeZnuny.service_desk(profile="znuny-6.5.10")
     ticket = fake.new_service_desk_ticket()
-    with fake.mock() as url, client(fake, url) as c:
+    with fake.mock(), client(fake) as c:
         receipt = c.close(ticket_id=ticket.ticket_id, attention=ServiceRequest(description="Alta."),
                           formats=formats(tmp_path, 37_000_000))  # fmt: skip
     assert receipt.complete
